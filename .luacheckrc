@@ -1,0 +1,5 @@
+std = "max"
+max_line_length = 120
+-- Specs keep one case per line in their tables of cases.
+files["spec"] = { std = "+busted", max_line_length = false }
+files["lua/mistralai/server"] = { globals = { "ngx" } }

@@ -1,0 +1,116 @@
+/* mistralai.core.Multi: one libcurl multi handle. Its connection cache makes consecutive
+ * transfers reuse connections; step() drives every transfer in flight without blocking longer
+ * than asked, which serves blocking callers (a long wait) and event loops (no wait) alike. */
+#include <stdlib.h>
+
+#include "core.h"
+
+mx_multi *mx_multi_check(lua_State *L, int i) {
+  mx_multi *m = luaL_checkudata(L, i, MX_MULTI_MT);
+  if (m->closed) luaL_argerror(L, i, "multi is closed");
+  return m;
+}
+
+static int multi_new(lua_State *L) {
+  mx_multi *m = lua_newuserdata(L, sizeof *m);
+  m->cm = NULL;
+  m->head = NULL;
+  m->L = NULL;
+  m->stepping = 0;
+  m->closed = 1;  /* until the handle exists, so __gc has nothing to free */
+  luaL_getmetatable(L, MX_MULTI_MT);
+  lua_setmetatable(L, -2);
+  m->cm = curl_multi_init();
+  if (m->cm == NULL) return luaL_error(L, "curl_multi_init failed");
+  m->closed = 0;
+  return 1;
+}
+
+/* Reads libcurl's completion messages and finishes those transfers. Returns how many. */
+static int multi_collect(lua_State *L, mx_multi *m) {
+  CURLMsg *msg;
+  int left, finished = 0;
+  while ((msg = curl_multi_info_read(m->cm, &left)) != NULL) {
+    mx_transfer *t = NULL;
+    if (msg->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+    if (t != NULL) {
+      mx_transfer_finish(L, t, msg->data.result);
+      finished++;
+    }
+  }
+  return finished;
+}
+
+/* m:step([wait_seconds]) -> number of transfers still in flight.
+ * Performs what can be done now; then, while nothing has finished and time is left, waits for
+ * socket activity (or libcurl's own timers) and performs again. */
+static int multi_step(lua_State *L) {
+  mx_multi *m = mx_multi_check(L, 1);
+  double wait = luaL_optnumber(L, 2, 0);
+  double deadline = mx_now() + (wait > 0 ? wait : 0);
+  int running = 0;
+  CURLMcode mc = CURLM_OK;
+  if (m->stepping) return luaL_error(L, "step: called from inside a transfer callback");
+  m->L = L;
+  m->stepping = 1;
+  for (;;) {
+    double left;
+    mc = curl_multi_perform(m->cm, &running);
+    if (mc != CURLM_OK) break;
+    if (multi_collect(L, m) > 0 || running == 0) break;
+    left = deadline - mx_now();
+    if (left <= 0) break;
+    mc = curl_multi_poll(m->cm, NULL, 0, left > 3600 ? 3600000 : (int)(left * 1000) + 1, NULL);
+    if (mc != CURLM_OK) break;
+  }
+  m->stepping = 0;
+  m->L = NULL;
+  if (mc != CURLM_OK) return luaL_error(L, "step: %s", curl_multi_strerror(mc));
+  lua_pushinteger(L, running);
+  return 1;
+}
+
+/* One close for close(), __gc and __close: transfers still in flight are cancelled
+ * (they report an aborted error); the handle and its connections are freed. */
+static int multi_close(lua_State *L) {
+  mx_multi *m = luaL_checkudata(L, 1, MX_MULTI_MT);
+  if (m->closed) return 0;
+  if (m->stepping) return luaL_error(L, "close: called from inside a transfer callback");
+  while (m->head != NULL) mx_transfer_detach(L, m->head);
+  curl_multi_cleanup(m->cm);
+  m->cm = NULL;
+  m->closed = 1;
+  return 0;
+}
+
+static int multi_tostring(lua_State *L) {
+  mx_multi *m = luaL_checkudata(L, 1, MX_MULTI_MT);
+  int n = 0;
+  mx_transfer *t;
+  for (t = m->head; t != NULL; t = t->next) n++;
+  if (m->closed) lua_pushfstring(L, "%s (closed)", MX_MULTI_MT);
+  else lua_pushfstring(L, "%s (%d in flight)", MX_MULTI_MT, n);
+  return 1;
+}
+
+void mx_multi_register(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    {"start", mx_transfer_start},
+    {"step", multi_step},
+    {"close", multi_close},
+    {NULL, NULL}};
+  luaL_newmetatable(L, MX_MULTI_MT);
+  lua_newtable(L);
+  mx_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, multi_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, multi_close);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, multi_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, multi_new);
+  lua_setfield(L, -2, "multi");
+}

@@ -1,0 +1,95 @@
+--- Argument checks. Misuse raises, worded like Lua's own luaL_argerror
+--- ("bad argument #1 to 'upload' (table expected, got nil)") and located at the caller's line.
+local encode = require("mistralai.encode")
+
+local M = {}
+
+-- The first stack level outside this rock's own modules: where the mistake was made.
+local function caller_level()
+  local level = 3
+  while true do
+    local info = debug.getinfo(level, "S")
+    if info == nil then return 0 end
+    if not info.source:find("mistralai[/\\][%w_/\\]*%.lua$") then return level - 1 end
+    level = level + 1
+  end
+end
+
+function M.argerror(fname, n, msg)
+  error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), caller_level())
+end
+
+function M.arg(fname, n, v, expected)
+  if type(v) ~= expected then
+    M.argerror(fname, n, expected .. " expected, got " .. type(v))
+  end
+  return v
+end
+
+--- Raises for a key of opts not in allowed (a set).
+function M.known(fname, n, opts, allowed)
+  for k in pairs(opts) do
+    if not allowed[k] then M.argerror(fname, n, "unknown option '" .. tostring(k) .. "'") end
+  end
+end
+
+function M.option(fname, n, opts, key, expected)
+  local v = opts[key]
+  if v ~= nil and type(v) ~= expected then
+    M.argerror(fname, n, "option '" .. key .. "' must be a " .. expected .. ", got " .. type(v))
+  end
+  return v
+end
+
+local function is_integer(v)
+  return type(v) == "number" and v == math.floor(v) and v > -math.huge and v < math.huge
+end
+
+--- An optional whole number in [min, max].
+function M.integer(fname, n, opts, key, min, max)
+  local v = opts[key]
+  if v == nil then return nil end
+  if not is_integer(v) or (min and v < min) or (max and v > max) then
+    local range = max and (" from " .. min .. " to " .. max) or min and (" >= " .. min) or ""
+    M.argerror(fname, n, "option '" .. key .. "' must be a whole number" .. range .. ", got " .. tostring(v))
+  end
+  return v
+end
+
+--- An optional string or list of strings, as a list.
+function M.string_list(fname, n, opts, key)
+  local v = opts[key]
+  if v == nil then return nil end
+  if type(v) == "string" then return { v } end
+  if type(v) ~= "table" then
+    M.argerror(fname, n, "option '" .. key .. "' must be a string or a list of strings")
+  end
+  for i, s in ipairs(v) do
+    if type(s) ~= "string" then
+      M.argerror(fname, n, "option '" .. key .. "' item " .. i .. " must be a string")
+    end
+  end
+  return v
+end
+
+--- A table of extra headers: valid names, no CR, LF or NUL anywhere (header injection).
+function M.headers(fname, n, opts, key)
+  local h = M.option(fname, n, opts, key, "table")
+  if h == nil then return nil end
+  for name, value in pairs(h) do
+    if type(name) ~= "string" or not encode.is_header_name(name) then
+      M.argerror(fname, n, "header name " .. ("%q"):format(tostring(name)) .. " is not a valid token")
+    end
+    if type(value) ~= "string" then
+      M.argerror(fname, n, "header '" .. name .. "' must have a string value")
+    end
+    if value:find("[\r\n%z]") then
+      M.argerror(fname, n, "header '" .. name .. "' has CR, LF or NUL in its value")
+    end
+  end
+  return h
+end
+
+M.is_integer = is_integer
+
+return M

@@ -1,0 +1,85 @@
+--- The client: options, its private context, and close. The context (API key included) lives
+--- in closures and a private table, never in anything reachable from the client table.
+local check = require("mistralai.check")
+local core = require("mistralai.core")
+local files = require("mistralai.files")
+local retry = require("mistralai.retry")
+
+local M = {}
+
+local OPTIONS = {}
+for _, k in ipairs({ "api_key", "server_url", "timeout_ms", "headers", "retry", "connect_timeout_ms",
+  "stall_bytes_per_s", "stall_timeout_ms", "max_upload_bytes", "max_redirects", "debug", "sleep",
+  "ca_file", "ca_path", "proxy", "no_proxy" }) do
+  OPTIONS[k] = true
+end
+
+local contexts = setmetatable({}, { __mode = "k" })  -- client -> its private context
+
+local Client = {}
+Client.__index = Client
+M.Client = Client
+
+--- The host root: a trailing "/" or "/v1" is dropped, since every path starts with /v1.
+local function normalise_server_url(url)
+  url = url:gsub("/+$", "")
+  url = url:gsub("/v1$", "")
+  return url
+end
+
+function M.new(opts)
+  local F = "new"
+  opts = opts or {}
+  check.arg(F, 1, opts, "table")
+  check.known(F, 1, opts, OPTIONS)
+  local key = opts.api_key
+  if key == nil then key = os.getenv("MISTRAL_API_KEY") end
+  if key ~= nil and type(key) ~= "string" and type(key) ~= "function" then
+    check.argerror(F, 1, "option 'api_key' must be a string or a function, got " .. type(key))
+  end
+  local server_url = check.option(F, 1, opts, "server_url", "string")
+    or os.getenv("MISTRAL_SERVER_URL") or "https://api.mistral.ai"
+  if not server_url:find("^https?://[^/]") then
+    check.argerror(F, 1, "option 'server_url' must be an http:// or https:// URL")
+  end
+  local ctx = {
+    base = normalise_server_url(server_url),
+    api_key = type(key) == "function" and key or function() return key end,
+    headers = check.headers(F, 1, opts, "headers"),
+    timeout_ms = check.integer(F, 1, opts, "timeout_ms", 1),
+    connect_timeout_ms = check.integer(F, 1, opts, "connect_timeout_ms", 1) or 10000,
+    stall_bytes_per_s = check.integer(F, 1, opts, "stall_bytes_per_s", 0) or 1024,
+    stall_timeout_ms = check.integer(F, 1, opts, "stall_timeout_ms", 1000) or 30000,
+    max_upload_bytes = check.integer(F, 1, opts, "max_upload_bytes", 0) or 512 * 1024 * 1024,
+    max_redirects = check.integer(F, 1, opts, "max_redirects", 0) or 5,
+    retry = retry.check(F, 1, opts.retry),
+    debug = check.option(F, 1, opts, "debug", "function"),
+    sleep = check.option(F, 1, opts, "sleep", "function"),
+    ca_file = check.option(F, 1, opts, "ca_file", "string"),
+    ca_path = check.option(F, 1, opts, "ca_path", "string"),
+    proxy = check.option(F, 1, opts, "proxy", "string"),
+    no_proxy = check.option(F, 1, opts, "no_proxy", "string"),
+    multi = core.multi(),
+  }
+  local client = setmetatable({ server_url = ctx.base, files = files.bind(ctx) }, Client)
+  contexts[client] = ctx
+  return client
+end
+
+--- Frees the client's connections. Idempotent; the connection cache is also freed when the
+--- client is collected, and on Lua 5.4 when a `local c <close>` goes out of scope.
+function Client:close()
+  local ctx = contexts[self]
+  if ctx and not ctx.closed then
+    ctx.closed = true
+    ctx.multi:close()
+  end
+end
+Client.__close = Client.close
+
+function Client:__tostring()
+  local ctx = contexts[self]
+  return ("mistralai client (%s%s)"):format(self.server_url, ctx and ctx.closed and ", closed" or "")
+end
+
+return M

@@ -1,0 +1,69 @@
+--- The error values of failed calls: tables with kind, status, message, body, headers and
+--- attempts, printing as one readable line. They never hold the API key: it is never part of
+--- a request's URL or body, and request headers are not kept.
+local json = require("mistralai.json")
+
+local M = {}
+
+local Error = {}
+Error.__index = Error
+M.Error = Error
+
+function Error.__tostring(e)
+  local parts = { "mistralai: ", e.kind }
+  if e.status then parts[#parts + 1] = " " .. tostring(e.status) end
+  parts[#parts + 1] = ": " .. tostring(e.message)
+  if e.code then parts[#parts + 1] = " (" .. tostring(e.code) .. ")" end
+  if e.attempts and e.attempts > 1 then parts[#parts + 1] = " after " .. e.attempts .. " attempts" end
+  return table.concat(parts)
+end
+
+--- kind: "http", "network", "timeout", "io", "decode", "aborted" or "limit".
+function M.new(kind, message, fields)
+  local e = fields or {}
+  e.kind, e.message = kind, message
+  return setmetatable(e, Error)
+end
+
+function M.is_error(v) return getmetatable(v) == Error end
+
+-- FastAPI's validation list: "body.purpose: Input should be ..."
+local function detail_message(detail)
+  if type(detail) == "string" then return detail end
+  if type(detail) ~= "table" then return nil end
+  local lines = {}
+  for _, d in ipairs(detail) do
+    if type(d) == "table" and type(d.msg) == "string" then
+      local loc = type(d.loc) == "table" and table.concat(d.loc, ".") or nil
+      lines[#lines + 1] = loc and (loc .. ": " .. d.msg) or d.msg
+    end
+  end
+  return #lines > 0 and table.concat(lines, "; ") or nil
+end
+
+--- Reads what an error body says, whichever shape the API used:
+--- {"message": ...}, {"detail": "..." | [...]}, {"error": {"message": ...}}.
+local function body_message(body)
+  local v = json.decode(body)
+  if type(v) ~= "table" then return nil end
+  local msg = v.message
+  if type(msg) ~= "string" then msg = detail_message(v.detail) end
+  if type(msg) ~= "string" and type(v.error) == "table" then msg = v.error.message end
+  if type(msg) ~= "string" then return nil end
+  return msg, v.code ~= nil and tostring(v.code) or nil, type(v.type) == "string" and v.type or nil
+end
+
+--- An error for a response that came back with a non-2xx status.
+function M.from_status(res)
+  local body = res.body or ""
+  local msg, code, err_type = body_message(body)
+  if not msg then
+    local ctype = res.headers["content-type"]
+    msg = "HTTP " .. res.status .. (ctype and (" (" .. ctype .. ")") or "")
+  end
+  return M.new("http", msg, {
+    status = res.status, body = body, headers = res.headers, code = code, type = err_type,
+  })
+end
+
+return M

@@ -1,0 +1,281 @@
+--- The six operations of the Files API, and the page iterator. Each checks its arguments
+--- (misuse raises), describes its request for mistralai.http, and decodes the answer.
+--- Success returns result, nil, response ({status, headers, attempts}); failure nil, err.
+local check = require("mistralai.check")
+local core = require("mistralai.core")
+local encode = require("mistralai.encode")
+local errors = require("mistralai.errors")
+local http = require("mistralai.http")
+local json = require("mistralai.json")
+
+local M = {}
+
+local function set(list)
+  local s = {}
+  for _, k in ipairs(list) do s[k] = true end
+  return s
+end
+
+local CALL = { "timeout_ms", "headers", "retry" }
+local function options(extra)
+  local s = set(CALL)
+  for _, k in ipairs(extra) do s[k] = true end
+  return s
+end
+
+local UPLOAD = options({ "file", "purpose", "expiry", "visibility", "file_name", "content_type", "progress" })
+local LIST = options({ "page", "page_size", "include_total", "sample_type", "source", "search",
+  "purpose", "mimetypes" })
+local BY_ID = options({ "file_id" })
+local DOWNLOAD = options({ "file_id", "output", "sink", "progress" })
+local SIGNED_URL = options({ "file_id", "expiry" })
+local FILE_TABLE = set({ "file_name", "content", "content_type" })
+
+local function check_call_options(fname, n, opts)
+  check.integer(fname, n, opts, "timeout_ms", 1)
+  check.headers(fname, n, opts, "headers")
+  require("mistralai.retry").check(fname, n, opts.retry)
+end
+
+local function response_of(res)
+  return { status = res.status, headers = res.headers, attempts = res.attempts }
+end
+
+local function decoded(res)
+  local v, why = json.decode(res.body)
+  if type(v) ~= "table" then
+    return nil, errors.new("decode", "the response is not a JSON object" .. (why and (": " .. why) or ""),
+      { status = res.status, headers = res.headers, body = res.body, attempts = res.attempts })
+  end
+  return v, nil, response_of(res)
+end
+
+local function json_call(ctx, spec, opts)
+  spec.accept = "application/json"
+  local res, err = http.call(ctx, spec, opts)
+  if not res then return nil, err end
+  return decoded(res)
+end
+
+-- A progress callback of the API's shape (done, total) over the core's four counts.
+local function upload_progress(fn, size)
+  if fn == nil then return nil end
+  return function(_, _, sent, to_send)
+    local overhead = (to_send or size) - size  -- multipart framing and the other fields
+    return fn(math.max(0, math.min(size, sent - overhead)), size)
+  end
+end
+
+local function download_progress(fn)
+  if fn == nil then return nil end
+  return function(received, to_receive) return fn(received, to_receive) end
+end
+
+--- upload{ file = path | {file_name=, content=}, purpose?, expiry?, visibility?, file_name?,
+---         content_type?, progress?, timeout_ms?, headers?, retry? }
+function M.upload(ctx, opts)
+  local F = "upload"
+  check.arg(F, 1, opts, "table")
+  check.known(F, 1, opts, UPLOAD)
+  check_call_options(F, 1, opts)
+  local file = opts.file
+  local part = { name = "file" }
+  local size
+  if type(file) == "string" then
+    if file == "" then check.argerror(F, 1, "option 'file' must not be empty") end
+    part.path = file
+    part.filename = encode.basename(file)
+  elseif type(file) == "table" then
+    check.known(F, 1, file, FILE_TABLE)
+    if type(file.content) ~= "string" then check.argerror(F, 1, "file.content must be a string") end
+    if type(file.file_name) ~= "string" or file.file_name == "" then
+      check.argerror(F, 1, "file.file_name must be a non-empty string")
+    end
+    check.option(F, 1, file, "content_type", "string")
+    part.data = file.content
+    part.filename = file.file_name
+    part.type = file.content_type
+    size = #file.content
+  else
+    check.argerror(F, 1, "option 'file' must be a path or a table {file_name=, content=}, got " .. type(file))
+  end
+  local name = check.option(F, 1, opts, "file_name", "string")
+  if name == "" then check.argerror(F, 1, "option 'file_name' must not be empty") end
+  part.filename = name or part.filename
+  part.type = check.option(F, 1, opts, "content_type", "string") or part.type
+    or encode.content_type(part.filename)
+  local purpose = check.option(F, 1, opts, "purpose", "string")
+  local visibility = check.option(F, 1, opts, "visibility", "string") or "workspace"
+  local expiry = check.integer(F, 1, opts, "expiry")
+  local progress = check.option(F, 1, opts, "progress", "function")
+
+  if part.path then
+    local bytes, why = core.file_size(part.path)
+    if not bytes then return nil, errors.new("io", "cannot read " .. why) end
+    size = bytes
+  end
+  if size > ctx.max_upload_bytes then
+    return nil, errors.new("limit", ("%s is %d bytes, over the limit of %d bytes")
+      :format(part.filename, size, ctx.max_upload_bytes))
+  end
+
+  -- Part order as the official TypeScript SDK sends it: file, expiry, purpose, visibility.
+  local parts = { part }
+  if expiry then parts[#parts + 1] = { name = "expiry", data = ("%d"):format(expiry) } end
+  if purpose then parts[#parts + 1] = { name = "purpose", data = purpose } end
+  parts[#parts + 1] = { name = "visibility", data = visibility }
+  local f, err, response = json_call(ctx, {
+    method = "POST", path = "/v1/files", parts = parts, idempotent = false,
+    progress = upload_progress(progress, size),
+  }, opts)
+  if f and progress then progress(size, size) end
+  return f, err, response
+end
+
+local function list_query(F, opts)
+  local page = check.integer(F, 1, opts, "page", 0) or 0
+  local page_size = check.integer(F, 1, opts, "page_size", 0) or 100
+  local include_total = check.option(F, 1, opts, "include_total", "boolean")
+  if include_total == nil then include_total = true end
+  local search = check.option(F, 1, opts, "search", "string")
+  local purpose = check.option(F, 1, opts, "purpose", "string")
+  local sample_type = check.string_list(F, 1, opts, "sample_type")
+  local source = check.string_list(F, 1, opts, "source")
+  local mimetypes = check.string_list(F, 1, opts, "mimetypes")
+  -- Alphabetical, arrays as repeated keys: the official TypeScript SDK's query.
+  local q = { { "include_total", tostring(include_total) } }
+  for _, m in ipairs(mimetypes or {}) do q[#q + 1] = { "mimetypes", m } end
+  q[#q + 1] = { "page", ("%d"):format(page) }
+  q[#q + 1] = { "page_size", ("%d"):format(page_size) }
+  if purpose then q[#q + 1] = { "purpose", purpose } end
+  for _, s in ipairs(sample_type or {}) do q[#q + 1] = { "sample_type", s } end
+  if search then q[#q + 1] = { "search", search } end
+  for _, s in ipairs(source or {}) do q[#q + 1] = { "source", s } end
+  return q, page, page_size
+end
+
+local function list(ctx, opts, F)
+  check.arg(F, 1, opts, "table")
+  check.known(F, 1, opts, LIST)
+  check_call_options(F, 1, opts)
+  local q = list_query(F, opts)
+  return json_call(ctx, { method = "GET", path = "/v1/files?" .. encode.query(q), idempotent = true }, opts)
+end
+
+--- list{ page?, page_size?, include_total?, sample_type?, source?, search?, purpose?, mimetypes? }
+function M.list(ctx, opts)
+  return list(ctx, opts or {}, "list")
+end
+
+--- each{ same filters as list; page = first page }: an iterator over every matching file,
+--- fetching pages as it goes. An error mid-way is raised. On Lua 5.4 a `break` closes it
+--- through the fourth (to-be-closed) value.
+function M.each(ctx, opts)
+  local F = "each"
+  opts = opts or {}
+  check.arg(F, 1, opts, "table")
+  check.known(F, 1, opts, LIST)
+  check_call_options(F, 1, opts)
+  local _, page, page_size = list_query(F, opts)
+  if page_size == 0 then check.argerror(F, 1, "option 'page_size' must be at least 1 to iterate") end
+  local query = {}
+  for k, v in pairs(opts) do query[k] = v end
+  if query.include_total == nil then query.include_total = false end  -- the iterator has no use for it
+  local items, i, finished = nil, 0, false
+  local function next_file()
+    if finished then return nil end
+    if items == nil or i >= #items then
+      if items ~= nil and #items < page_size then finished = true return nil end
+      query.page = page
+      local p, err = list(ctx, query, F)
+      if not p then
+        finished = true
+        error(err, 0)
+      end
+      page = page + 1
+      items, i = p.data or {}, 0
+      if #items == 0 then finished = true return nil end
+    end
+    i = i + 1
+    return items[i]
+  end
+  local closer = setmetatable({}, { __close = function() finished, items = true, nil end })
+  return next_file, nil, nil, closer
+end
+
+-- retrieve(id[, opts]) or retrieve{ file_id = id, ... }
+local function id_and_options(F, a, b, allowed)
+  local id, opts
+  if type(a) == "table" then
+    opts, id = a, a.file_id
+    if id == nil then check.argerror(F, 1, "field 'file_id' is required") end
+  else
+    id, opts = a, b or {}
+    check.arg(F, 2, opts, "table")
+  end
+  local n = type(a) == "table" and 1 or 2
+  check.known(F, n, opts, allowed)
+  if type(id) ~= "string" then check.argerror(F, 1, "file_id must be a string, got " .. type(id)) end
+  if id == "" then check.argerror(F, 1, "file_id must not be empty") end
+  check_call_options(F, n, opts)
+  -- Percent-encoded whole, so no id can reach another endpoint.
+  return "/v1/files/" .. encode.component(id), opts, n
+end
+
+function M.retrieve(ctx, a, b)
+  local path, opts = id_and_options("retrieve", a, b, BY_ID)
+  return json_call(ctx, { method = "GET", path = path, idempotent = true }, opts)
+end
+
+function M.delete(ctx, a, b)
+  local path, opts = id_and_options("delete", a, b, BY_ID)
+  return json_call(ctx, { method = "DELETE", path = path, idempotent = true }, opts)
+end
+
+--- download(id[, { output = path | sink = fn, progress? }]): the content as a string, or true
+--- once it is in the output file (written atomically) or given to the sink.
+function M.download(ctx, a, b)
+  local F = "download"
+  local path, opts, n = id_and_options(F, a, b, DOWNLOAD)
+  local output = check.option(F, n, opts, "output", "string")
+  local sink = check.option(F, n, opts, "sink", "function")
+  local progress = check.option(F, n, opts, "progress", "function")
+  if output == "" then check.argerror(F, n, "option 'output' must not be empty") end
+  if output and sink then check.argerror(F, n, "options 'output' and 'sink' exclude each other") end
+  local res, err = http.call(ctx, {
+    method = "GET", path = path .. "/content", accept = "application/octet-stream",
+    expect_type = "application/octet-stream", idempotent = true,
+    output = output, sink = sink, progress = download_progress(progress),
+  }, opts)
+  if not res then return nil, err end
+  if progress then progress(res.received, res.received) end
+  if output or sink then return true, nil, response_of(res) end
+  return res.body, nil, response_of(res)
+end
+
+--- get_signed_url(id[, { expiry = hours (1-168, default 24) }]) -> { url = ... }
+function M.get_signed_url(ctx, a, b)
+  local F = "get_signed_url"
+  local path, opts, n = id_and_options(F, a, b, SIGNED_URL)
+  local expiry = check.integer(F, n, opts, "expiry", 1, 168) or 24
+  return json_call(ctx, {
+    method = "GET", path = path .. "/url?" .. encode.query({ { "expiry", ("%d"):format(expiry) } }),
+    idempotent = true,
+  }, opts)
+end
+
+--- The operations bound to one client's private context, callable as files.op(...) and
+--- files:op(...).
+function M.bind(ctx)
+  local files = {}
+  for _, name in ipairs({ "upload", "list", "each", "retrieve", "delete", "download", "get_signed_url" }) do
+    local op = M[name]
+    files[name] = function(first, ...)
+      if first == files then return op(ctx, ...) end
+      return op(ctx, first, ...)
+    end
+  end
+  return files
+end
+
+return M

@@ -1,0 +1,168 @@
+--- Runs one API call over the core: builds the request, drives the transfer (blocking, or
+--- through the client's sleep so the host keeps running), retries what may be retried, and
+--- turns every failure into an error value.
+local core = require("mistralai.core")
+local errors = require("mistralai.errors")
+local retry = require("mistralai.retry")
+local version = require("mistralai.version")
+
+local M = {}
+
+local now = core.now
+local USER_AGENT = "mistral-client-lua/" .. version
+local STEP_INTERVAL = 0.001  -- seconds the host sleeps between steps in non-blocking mode
+
+--- Drives the client's transfers until t is done: one step that waits for the network when
+--- the thread may block; otherwise short steps with the host's sleep between them.
+local function await(ctx, t)
+  local multi, sleep = ctx.multi, ctx.sleep
+  if sleep then
+    multi:step(0)
+    while not t:done() do
+      sleep(STEP_INTERVAL)
+      multi:step(0)
+    end
+  else
+    while not t:done() do multi:step(3600) end
+  end
+end
+M.await = await
+
+local function authorization(ctx)
+  local key = ctx.api_key()
+  if key == nil or key == "" then return nil end
+  if type(key) ~= "string" then error("mistralai: api_key function must return a string", 0) end
+  if key:find("[\r\n%z]") then error("mistralai: api_key holds CR, LF or NUL", 0) end
+  if not key:lower():find("^bearer ") then key = "Bearer " .. key end
+  return key
+end
+
+--- The header lines of a request: defaults, then the client's, then the call's headers, a
+--- later name replacing an earlier one whatever its case.
+local function header_lines(ctx, spec, call_headers)
+  local names, values = {}, {}
+  local function set(name, value)
+    local k = name:lower()
+    if values[k] == nil then names[#names + 1] = k end
+    values[k] = name .. ": " .. value
+  end
+  local auth = authorization(ctx)
+  if auth then set("Authorization", auth) end
+  set("Accept", spec.accept)
+  set("User-Agent", USER_AGENT)
+  for _, extra in ipairs({ ctx.headers or {}, call_headers or {} }) do
+    for name, value in pairs(extra) do set(name, value) end
+  end
+  local lines = {}
+  for i, k in ipairs(names) do lines[i] = values[k] end
+  -- No "Expect: 100-continue" round trip before an upload's body.
+  if spec.parts then lines[#lines + 1] = "Expect:" end
+  return lines
+end
+
+local function redacted(lines)
+  local out = {}
+  for i, line in ipairs(lines) do
+    out[i] = line:find("^[Aa]uthorization:") and "Authorization: [redacted]" or line
+  end
+  return table.concat(out, " | ")
+end
+
+local function response_line(spec, req, res, attempt)
+  local head = {}
+  for k, v in pairs(res.headers) do head[#head + 1] = k .. ": " .. v end
+  table.sort(head)
+  local what = res.error and (res.error.kind .. ": " .. tostring(res.error.message)) or tostring(res.status)
+  return ("< %s %s %s %.1f ms (attempt %d)%s"):format(what, spec.method, req.url,
+    res.seconds * 1000, attempt, #head > 0 and (" | " .. table.concat(head, " | ")) or "")
+end
+
+-- Does the response's Content-Type match what the call accepts? (Missing counts as a match,
+-- parameters are ignored, as the official SDKs do.)
+local function type_accepted(expected, got)
+  if expected == nil or got == nil then return true end
+  return got:lower():match("^%s*([^;%s]+)") == expected
+end
+
+--- The error for a finished attempt, or nil when it succeeded.
+local function failure(res, spec)
+  local status = res.status ~= 0 and res.status or nil
+  if res.error then
+    return errors.new(res.error.kind, res.error.message, {
+      status = status, headers = res.headers, body = res.body, curl_code = res.error.code,
+    })
+  end
+  if res.status < 200 or res.status > 299 then return errors.from_status(res) end
+  if not type_accepted(spec.expect_type, res.headers["content-type"]) then
+    return errors.new("decode", "unexpected Content-Type '" .. res.headers["content-type"] ..
+      "' (expected " .. spec.expect_type .. ")", { status = status, headers = res.headers, body = res.body })
+  end
+  return nil
+end
+
+local function request_for(ctx, spec, opts)
+  return {
+    method = spec.method,
+    url = ctx.base .. spec.path,
+    headers = header_lines(ctx, spec, opts.headers),
+    parts = spec.parts,
+    output = spec.output,
+    sink = spec.sink,
+    progress = spec.progress,
+    connect_timeout_ms = ctx.connect_timeout_ms,
+    low_speed_limit = ctx.stall_bytes_per_s,
+    low_speed_time = math.ceil(ctx.stall_timeout_ms / 1000),
+    max_redirects = ctx.max_redirects,
+    ca_file = ctx.ca_file,
+    ca_path = ctx.ca_path,
+    proxy = ctx.proxy,
+    no_proxy = ctx.no_proxy,
+  }
+end
+
+--- Performs spec ({method, path, accept, idempotent, parts?, output?, sink?, progress?,
+--- expect_type?}) with the per-call opts ({timeout_ms?, headers?, retry?}).
+--- Returns the core's result table (status, headers, body, attempts), or nil and an error.
+--- A Lua error raised by a sink or progress callback is re-raised once the transfer is freed.
+function M.call(ctx, spec, opts)
+  if ctx.closed then error("mistralai: the client is closed", 0) end
+  local policy = retry.merge(ctx.retry, opts.retry)
+  local timeout_ms = opts.timeout_ms or ctx.timeout_ms
+  local started = now()
+  local deadline = timeout_ms and started + timeout_ms / 1000
+  local req = request_for(ctx, spec, opts)
+  local attempts = 0
+  while true do
+    attempts = attempts + 1
+    if deadline then req.timeout_ms = math.max(1, math.ceil((deadline - now()) * 1000)) end
+    if ctx.debug then ctx.debug(("> %s %s | %s"):format(spec.method, req.url, redacted(req.headers))) end
+    local t, kind, message = ctx.multi:start(req)
+    if not t then return nil, errors.new(kind, message, { attempts = attempts }) end
+    await(ctx, t)
+    local res = t:result()
+    if ctx.debug then ctx.debug(response_line(spec, req, res, attempts)) end
+    local err = failure(res, spec)
+    if not err and spec.output then
+      local ok, msg = t:commit()
+      if not ok then err = errors.new("io", msg) end
+    end
+    t:close()
+    if not err then
+      res.attempts = attempts
+      return res
+    end
+    if res.error and res.error.raised ~= nil then error(res.error.raised, 0) end
+    local wait = policy and retry.delay(policy, attempts, res, spec)
+    if wait and ((now() - started) * 1000 + wait > policy.max_elapsed_time
+        or (deadline and now() + wait / 1000 >= deadline)) then
+      wait = nil
+    end
+    if not wait then
+      err.attempts = attempts
+      return nil, err
+    end
+    (ctx.sleep or core.sleep)(wait / 1000)
+  end
+end
+
+return M

@@ -1,0 +1,12 @@
+--- mistralai: the Mistral AI Files API for Lua, over libcurl.
+---   local client = require("mistralai").new{ api_key = ... }
+---   local f, err = client.files.upload{ file = "train.jsonl", purpose = "fine-tune" }
+local client = require("mistralai.client")
+local errors = require("mistralai.errors")
+
+return {
+  _VERSION = require("mistralai.version"),
+  new = client.new,
+  --- Is v an error value returned by this library?
+  is_error = errors.is_error,
+}

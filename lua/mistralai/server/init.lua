@@ -1,0 +1,193 @@
+--- The local Files API server: Debian's nginx with lua-nginx-module, run from a private
+--- prefix on 127.0.0.1, with the handlers of mistralai.server.handlers.
+---   local server = require("mistralai.server").start{ port = 8080 }  -- port optional
+---   print(server.url, server.api_key) ... server:stop()
+--- or, in the foreground until Ctrl-C: require("mistralai.server").run{ port = 8080 }
+local M = {}
+
+M.DEFAULT_API_KEY = "local-test-key"
+
+-- The Lua tree this file was loaded from (as mistralai/server/init.lua in the source tree,
+-- mistralai/server.lua once luarocks installed it): nginx loads the handlers from there too.
+local source = debug.getinfo(1, "S").source
+local LUA_DIR = source:match("^@(.*)[/\\]mistralai[/\\]server[/\\]init%.lua$")
+  or source:match("^@(.*)[/\\]mistralai[/\\]server%.lua$") or "."
+
+local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+
+local function run(cmd)
+  local ok, how, code = os.execute(cmd)
+  if type(ok) == "number" then return ok == 0 end  -- Lua 5.1
+  return ok == true and how == "exit" and code == 0
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function is_root()
+  local p = io.popen("id -u")
+  local uid = p:read("*l")
+  p:close()
+  return uid == "0"
+end
+
+local function find_nginx()
+  for _, path in ipairs({ os.getenv("MISTRALAI_NGINX"), "/usr/sbin/nginx", "/usr/local/openresty/nginx/sbin/nginx" }) do
+    if path and exists(path) then return path end
+  end
+  return "nginx"
+end
+
+local MODULES = { "/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so" }
+
+local function config(o)
+  local lines = {}
+  local function add(s) lines[#lines + 1] = s end
+  if is_root() then add("user root root;") end  -- the workers must reach the private prefix
+  add("worker_processes 1;")  -- the file index lives in the worker's memory
+  add("daemon " .. (o.foreground and "off" or "on") .. ";")
+  add("pid " .. o.prefix .. "/nginx.pid;")
+  add("error_log " .. o.prefix .. "/logs/error.log warn;")
+  for _, m in ipairs(MODULES) do  -- OpenResty has the Lua module built in
+    if exists(m) then add("load_module " .. m .. ";") end
+  end
+  add("events { worker_connections 1024; }")
+  add("http {")
+  add("  access_log off;")
+  for _, t in ipairs({ "client_body", "proxy", "fastcgi", "uwsgi", "scgi" }) do
+    add(("  %s_temp_path %s/tmp/%s;"):format(t, o.prefix, t))
+  end
+  add(('  lua_package_path "%s/?.lua;%s/?/init.lua;;";'):format(LUA_DIR, LUA_DIR))
+  add(('  lua_package_cpath "%s;;";'):format(o.cpath))
+  add("  lua_socket_buffer_size 256k;")
+  add("  client_max_body_size 0;")  -- the handler enforces the file size limit itself
+  add("  client_body_buffer_size 256k;")
+  add("  sendfile on;")
+  add("  keepalive_requests 1000000;")
+  add("  keepalive_timeout 75s;")
+  add("  init_worker_by_lua_block {")
+  add(("    require('mistralai.server.handlers').init{ api_key = %q, data_dir = %q, max_file_bytes = %d,"
+    .. " secret = %q, control = %s }"):format(o.api_key, o.data_dir, o.max_file_bytes, o.secret, tostring(o.control)))
+  add("  }")
+  add("  server {")
+  add(("    listen %s:%d;"):format(o.host, o.port))
+  add("    add_header X-Local-Connection $connection always;")  -- lets specs see connection reuse
+  add("    location /v1/files { content_by_lua_block { require('mistralai.server.handlers').files() } }")
+  add("    location /signed/ { content_by_lua_block { require('mistralai.server.handlers').signed() } }")
+  add("    location /_local/echo/ { content_by_lua_block { require('mistralai.server.handlers').echo() } }")
+  add("    location /_local/ { content_by_lua_block { require('mistralai.server.handlers').control() } }")
+  add("    location /_blobs/ { internal; alias " .. o.data_dir .. "/blobs/;"
+    .. " types { } default_type application/octet-stream; }")
+  add("    location / { content_by_lua_block { require('mistralai.server.handlers').no_route() } }")
+  add("  }")
+  add("}")
+  return table.concat(lines, "\n") .. "\n"
+end
+
+local function prepare(opts)
+  opts = opts or {}
+  local o = {
+    host = "127.0.0.1",
+    port = opts.port,
+    api_key = opts.api_key or M.DEFAULT_API_KEY,
+    max_file_bytes = opts.max_file_bytes or 512 * 1024 * 1024,
+    control = opts.control == true,
+    foreground = opts.foreground == true,
+    cpath = opts.cpath or "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so",
+    secret = ("%08x%08x"):format(math.random(0, 0x7fffffff), os.time()),
+  }
+  o.prefix = opts.prefix
+  if not o.prefix then
+    o.prefix = os.tmpname()
+    os.remove(o.prefix)
+  end
+  o.data_dir = opts.data_dir or (o.prefix .. "/data")
+  local dirs = {}
+  for _, d in ipairs({ "/logs", "/conf", "/tmp" }) do dirs[#dirs + 1] = quote(o.prefix .. d) end
+  dirs[#dirs + 1] = quote(o.data_dir .. "/blobs")
+  dirs[#dirs + 1] = quote(o.data_dir .. "/meta")
+  assert(run("mkdir -p " .. table.concat(dirs, " ")), "cannot create " .. o.prefix)
+  return o
+end
+
+local function command(o)
+  local f = assert(io.open(o.prefix .. "/conf/nginx.conf", "wb"))
+  f:write(config(o))
+  f:close()
+  return ("%s -p %s -c conf/nginx.conf -e %s"):format(quote(find_nginx()), quote(o.prefix),
+    quote(o.prefix .. "/logs/error.log"))
+end
+
+local Server = {}
+Server.__index = Server
+
+--- Starts nginx in the background. Returns a server: url, port, api_key, prefix, data_dir, pid,
+--- and :stop(). Without a port, a free one is found.
+function M.start(opts)
+  opts = opts or {}
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
+  local o = prepare(opts)
+  for _ = 1, opts.port and 1 or 50 do
+    o.port = opts.port or math.random(20000, 60000)
+    -- With daemon on, nginx binds before it detaches: success here means it is listening.
+    if run(command(o) .. " 2>" .. quote(o.prefix .. "/logs/start.log")) then
+      local pid
+      for _ = 1, 500 do  -- the detached master writes its pid file a moment later
+        pid = tonumber(read(o.prefix .. "/nginx.pid"))
+        if pid then break end
+        run("sleep 0.01")
+      end
+      assert(pid, "nginx started but wrote no pid file in " .. o.prefix)
+      return setmetatable({
+        url = "http://" .. o.host .. ":" .. o.port, port = o.port, api_key = o.api_key,
+        prefix = o.prefix, data_dir = o.data_dir, pid = pid,
+      }, Server)
+    end
+    local log = read(o.prefix .. "/logs/start.log") or ""
+    if not log:find("Address already in use", 1, true) then
+      error("the local server did not start: " .. log, 2)
+    end
+  end
+  error("the local server found no free port", 2)
+end
+
+local function alive(pid) return run("kill -0 " .. pid .. " 2>/dev/null") end
+
+--- Stops nginx and waits for it to exit. Idempotent.
+function Server:stop()
+  if not self.pid then return end
+  run("kill -TERM " .. self.pid .. " 2>/dev/null")
+  for _ = 1, 1000 do
+    if not alive(self.pid) then break end
+    run("sleep 0.01")
+  end
+  self.pid = nil
+end
+
+--- The log nginx and the handlers wrote, for diagnosing a failed spec.
+function Server:log() return read(self.prefix .. "/logs/error.log") or "" end
+
+--- Runs in the foreground until interrupted.
+function M.run(opts)
+  opts = opts or {}
+  opts.foreground = true
+  local o = prepare(opts)
+  o.port = opts.port or 8080
+  io.stderr:write(("mistralai local Files API server on http://127.0.0.1:%d (API key %s, data in %s)\n")
+    :format(o.port, o.api_key, o.data_dir))
+  io.stderr:write(("  export MISTRAL_SERVER_URL=http://127.0.0.1:%d MISTRAL_API_KEY=%s\n"):format(o.port, o.api_key))
+  return run("exec " .. command(o))
+end
+
+return M

@@ -1,0 +1,64 @@
+rockspec_format = "3.0"
+package = "mistralai"
+version = "0.1.0-1"
+source = {
+  -- Replace with the published repository when released; `luarocks make` builds from here.
+  url = "git+https://example.org/mistralai-lua.git",
+  tag = "v0.1.0",
+}
+description = {
+  summary = "The Mistral AI Files API for Lua, over libcurl",
+  detailed = [[
+    Upload, list, retrieve, delete, download and sign Mistral AI files from Lua 5.1-5.4 and
+    LuaJIT: a C core on libcurl that streams files from and to disk in constant memory, and a
+    Lua layer with plain tables, errors as values and page iterators.
+  ]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1, < 5.5",
+  "lua-cjson >= 2.1",
+}
+-- Check the library, not curl/curl.h: Debian keeps the headers in a multiarch folder that
+-- luarocks does not search, while the compiler finds them on its own. Elsewhere, point
+-- CURL_DIR (or CURL_INCDIR and CURL_LIBDIR) at the libcurl installation.
+external_dependencies = {
+  CURL = { library = "curl" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["mistralai.core"] = {
+      sources = { "csrc/buffer.c", "csrc/core.c", "csrc/headers.c", "csrc/multi.c", "csrc/transfer.c" },
+      libraries = { "curl" },
+      incdirs = { "$(CURL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)" },
+    },
+    ["mistralai"] = "lua/mistralai/init.lua",
+    ["mistralai.check"] = "lua/mistralai/check.lua",
+    ["mistralai.client"] = "lua/mistralai/client.lua",
+    ["mistralai.encode"] = "lua/mistralai/encode.lua",
+    ["mistralai.errors"] = "lua/mistralai/errors.lua",
+    ["mistralai.files"] = "lua/mistralai/files.lua",
+    ["mistralai.http"] = "lua/mistralai/http.lua",
+    ["mistralai.json"] = "lua/mistralai/json.lua",
+    ["mistralai.retry"] = "lua/mistralai/retry.lua",
+    ["mistralai.version"] = "lua/mistralai/version.lua",
+    ["mistralai.server"] = "lua/mistralai/server/init.lua",
+    ["mistralai.server.handlers"] = "lua/mistralai/server/handlers.lua",
+    ["mistralai.server.multipart"] = "lua/mistralai/server/multipart.lua",
+    ["mistralai.server.store"] = "lua/mistralai/server/store.lua",
+  },
+  platforms = {
+    windows = {
+      modules = {
+        ["mistralai.core"] = {
+          sources = { "csrc/buffer.c", "csrc/core.c", "csrc/headers.c", "csrc/multi.c", "csrc/transfer.c" },
+          libraries = { "libcurl", "ws2_32" },
+          incdirs = { "$(CURL_INCDIR)" },
+          libdirs = { "$(CURL_LIBDIR)" },
+        },
+      },
+    },
+  },
+}

@@ -1,0 +1,109 @@
+-- What the specs share: the local server started by scripts/run-tests, clients for it, and
+-- small file and process helpers.
+local mistralai = require("mistralai")
+
+local S = {}
+
+S.url = os.getenv("MISTRALAI_TEST_SERVER_URL")
+  or error("no local server: run the specs with `make test` (scripts/run-tests)")
+S.api_key = os.getenv("MISTRALAI_TEST_API_KEY")
+
+--- A client for the local server; opts are passed through.
+function S.client(opts)
+  opts = opts or {}
+  if opts.server_url == nil then opts.server_url = S.url end
+  if opts.api_key == nil then opts.api_key = S.api_key end
+  return mistralai.new(opts)
+end
+
+--- A client whose requests the server echoes back (method, uri, header, body) as JSON.
+function S.echo_client(opts)
+  opts = opts or {}
+  opts.server_url = S.url .. "/_local/echo"
+  return S.client(opts)
+end
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+S.sh = sh
+
+function S.tmpdir()
+  return (sh("mktemp -d"):gsub("%s+$", ""))
+end
+
+function S.write(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
+  return path
+end
+
+function S.read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+function S.exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+function S.sha256_file(path)
+  return sh("sha256sum '" .. path .. "'"):match("^(%x+)")
+end
+
+--- A file of n random bytes.
+function S.random_file(path, n)
+  sh(("head -c %d /dev/urandom > '%s'"):format(n, path))
+  return path
+end
+
+function S.ls(dir)
+  local names = {}
+  for name in sh("ls -A '" .. dir .. "'"):gmatch("[^\n]+") do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
+
+--- This process's peak resident set, in KiB, since the last reset_peak_rss().
+function S.peak_rss_kib()
+  return tonumber(S.read("/proc/self/status"):match("VmHWM:%s*(%d+)"))
+end
+
+function S.reset_peak_rss()
+  S.write("/proc/self/clear_refs", "5")
+end
+
+--- Open file descriptors of this process.
+function S.fd_count()
+  return #S.ls("/proc/self/fd")
+end
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+--- Runs a Lua chunk in a new interpreter of the Lua under test, with extra environment
+--- variables (a table; false unsets one). Returns its standard output.
+function S.run_lua(code, env)
+  local unsets, assigns = {}, {}
+  for k, v in pairs(env or {}) do
+    if v == false then unsets[#unsets + 1] = "-u " .. k else assigns[#assigns + 1] = k .. "=" .. shell_quote(v) end
+  end
+  local lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
+  local prelude = ("package.path = 'lua/?.lua;lua/?/init.lua;spec/?.lua;' .. package.path; "
+    .. "package.cpath = 'build/%s/?.so;' .. package.cpath; "):format(lua)
+  return sh(("env %s %s %s -e %s 2>&1"):format(table.concat(unsets, " "), table.concat(assigns, " "), lua,
+    shell_quote(prelude .. code)))
+end
+
+--- Does s contain the plain text needle?
+function S.has(s, needle) return s:find(needle, 1, true) ~= nil end
+
+return S
