@@ -194,18 +194,19 @@ static int start_failed(lua_State *L, int t, const char *kind, const char *fmt, 
   return 3;
 }
 
-/* Opens path to see that it is a regular readable file; its size in *size. */
+/* Checks that path is a regular file this process can read; its size in *size. The type is
+ * checked before opening: opening a FIFO for reading would block until a writer came. */
 static const char *regular_file(const char *path, curl_off_t *size) {
   struct stat st;
-  int fd = open(path, O_RDONLY);
-  const char *why = NULL;
+  int fd;
+  if (stat(path, &st) != 0) return strerror(errno);
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  fd = open(path, O_RDONLY | O_NONBLOCK);
   if (fd < 0) return strerror(errno);
-  if (fstat(fd, &st) != 0) why = strerror(errno);
-  else if (S_ISDIR(st.st_mode)) why = "is a directory";
-  else if (!S_ISREG(st.st_mode)) why = "is not a regular file";
-  else *size = (curl_off_t)st.st_size;
   close(fd);
-  return why;
+  *size = (curl_off_t)st.st_size;
+  return NULL;
 }
 
 /* core.file_size(path) -> bytes | nil, message */
@@ -392,6 +393,12 @@ int mx_transfer_start(lua_State *L) {
   curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, field_long(L, 2, "timeout_ms", 0));
   curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_LIMIT, field_long(L, 2, "low_speed_limit", 0));
   curl_easy_setopt(t->easy, CURLOPT_LOW_SPEED_TIME, field_long(L, 2, "low_speed_time", 0));
+  /* libcurl re-sends a request, body included, when a reused connection dies before any
+   * response byte; on a fresh connection it never does. A caller that must not repeat a
+   * request (an upload the server may have stored) asks for one. */
+  lua_getfield(L, 2, "fresh_connect");
+  if (lua_toboolean(L, -1)) curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L);
+  lua_pop(L, 1);
   n = (int)field_long(L, 2, "max_redirects", 0);
   curl_easy_setopt(t->easy, CURLOPT_FOLLOWLOCATION, n > 0 ? 1L : 0L);
   curl_easy_setopt(t->easy, CURLOPT_MAXREDIRS, (long)n);

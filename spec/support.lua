@@ -103,6 +103,33 @@ function S.run_lua(code, env)
     shell_quote(prelude .. code)))
 end
 
+local encode = require("mistralai.encode")
+
+--- Calls a test control of the local server (/_local/<what>?params) and decodes its answer.
+function S.control(what, params)
+  local q = {}
+  for k, v in pairs(params or {}) do q[#q + 1] = { k, tostring(v) } end
+  table.sort(q, function(a, b) return a[1] < b[1] end)
+  local out = sh(("curl -sS '%s/_local/%s?%s'"):format(S.url, what, encode.query(q)))
+  return require("mistralai.json").decode(out)
+end
+
+--- Queues a fault: S.fault{ kind = "status", status = 503, times = 2, ... }
+function S.fault(params) return S.control("fault", params) end
+
+--- Forgets queued faults and the request log.
+function S.reset() return S.control("reset") end
+
+--- The API requests the server received since the last reset: { {method, uri, at}, ... }
+function S.requests() return S.control("requests") end
+
+--- Seconds between consecutive requests of the log.
+function S.gaps(log)
+  local gaps = {}
+  for i = 2, #log do gaps[#gaps + 1] = log[i].at - log[i - 1].at end
+  return gaps
+end
+
 --- Does s contain the plain text needle?
 function S.has(s, needle) return s:find(needle, 1, true) ~= nil end
 

@@ -131,6 +131,9 @@ function M.call(ctx, spec, opts)
   local started = now()
   local deadline = timeout_ms and started + timeout_ms / 1000
   local req = request_for(ctx, spec, opts)
+  -- A request that must not be repeated unasked goes on a new connection, where libcurl
+  -- never re-sends it on its own (it does on a reused connection that dies unanswered).
+  req.fresh_connect = not spec.idempotent and not (policy and policy.retry_uploads)
   local attempts = 0
   while true do
     attempts = attempts + 1

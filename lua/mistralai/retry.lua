@@ -1,6 +1,7 @@
 --- When and how long to wait before trying a failed request again.
 --- Delays follow the official Python SDK: initial_interval * exponent^n plus up to 1 s of
---- jitter, capped at max_interval (milliseconds). A Retry-After header wins, also capped.
+--- jitter (the `jitter` field), capped at max_interval (milliseconds). A Retry-After header
+--- wins, also capped.
 local check = require("mistralai.check")
 
 local M = {}
@@ -10,12 +11,14 @@ M.defaults = {
   max_interval = 60000,
   exponent = 1.5,
   max_elapsed_time = 60000,  -- a dead server costs a script one minute, not an hour
+  jitter = 1000,             -- up to this much is added at random to each computed wait
   retry_connection_errors = true,
   status_codes = { 429, 500, 502, 503, 504 },
   retry_uploads = false,     -- true: also retry uploads the server may have stored
 }
 
-local numeric = { initial_interval = true, max_interval = true, exponent = true, max_elapsed_time = true }
+local numeric = { initial_interval = true, max_interval = true, exponent = true, max_elapsed_time = true,
+  jitter = true }
 
 --- Checks a retry option (a table or false) for fname's argument n.
 function M.check(fname, n, v)
@@ -95,7 +98,7 @@ function M.delay(p, n, res, spec)
     local after = M.retry_after_seconds(res.headers["retry-after"])
     if after then return math.min(after * 1000, p.max_interval) end
   end
-  local backoff = p.initial_interval * p.exponent ^ (n - 1) + math.random() * 1000
+  local backoff = p.initial_interval * p.exponent ^ (n - 1) + math.random() * p.jitter
   return math.min(backoff, p.max_interval)
 end
 
