@@ -24,7 +24,15 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 PORT       ?= 8080
 
-.PHONY: all deps test lint demo server install clean
+.PHONY: all deps test lint demo server install clean check-memory check-asan test-gc fuzz
+
+# What the slow runs leave out: the soak (#soak, its RSS and timing are what it measures) and the
+# 300 MiB round trip (#big). Everything else runs, error paths included.
+SLOW_TAGS  := soak,big
+VALGRIND   := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+  --errors-for-leak-kinds=definite,indirect --suppressions=valgrind.supp --trace-children=no
+ASAN_LIB    = $(shell clang -print-file-name=libclang_rt.asan-x86_64.so)
+ASAN_BUILD := build/asan
 
 all: $(CORE)
 
@@ -43,6 +51,36 @@ lint: deps
 	luacheck -q lua spec examples
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --std=c99 csrc
+
+# The suite under valgrind memcheck: no invalid access, no definite or indirect leak.
+check-memory: deps all
+	EXTRA_PACKAGES=valgrind scripts/install-deps
+	MISTRALAI_TEST_WRAP="$(VALGRIND)" scripts/run-tests $(LUA) --exclude-tags=$(SLOW_TAGS)
+
+# The suite with the core built by clang with AddressSanitizer and UndefinedBehaviorSanitizer,
+# loaded into the stock interpreter (the runtime preloaded, since lua itself is not built so).
+check-asan: deps
+	EXTRA_PACKAGES="clang libclang-rt-14-dev" scripts/install-deps
+	@mkdir -p $(ASAN_BUILD)/mistralai
+	clang -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  $(WARN) -fPIC $(LUA_CFLAGS) $(CURL_CFLAGS) $(SRCS) -shared -o $(ASAN_BUILD)/mistralai/core.so $(CURL_LIBS)
+	LD_PRELOAD=$(ASAN_LIB) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  MISTRALAI_TEST_BUILD=$(ASAN_BUILD) scripts/run-tests $(LUA) --exclude-tags=$(SLOW_TAGS)
+
+# The suite once more with a collector that never rests.
+test-gc: deps all
+	MISTRALAI_TEST_GC=1 scripts/run-tests $(LUA) --exclude-tags=big
+
+# Each fuzzer for FUZZ_SECONDS: libFuzzer on the header parser from the committed seed corpus
+# (new finds go to build/fuzz/corpus), then random option tables and ids through the Lua layer.
+FUZZ_SECONDS ?= 60
+fuzz: deps all
+	EXTRA_PACKAGES="clang libclang-rt-14-dev" scripts/install-deps
+	@mkdir -p build/fuzz/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  fuzz/headers_fuzz.c csrc/headers.c -o build/fuzz/headers_fuzz
+	build/fuzz/headers_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus fuzz/corpus/headers
+	$(LUA) fuzz/requests.lua $(FUZZ_SECONDS)
 
 demo: deps all
 	scripts/demo $(LUA)

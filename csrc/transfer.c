@@ -143,6 +143,19 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
   return call_lua(t, &c);
 }
 
+/* Every socket libcurl opens for a connection is closed on exec: a child process the host
+ * starts (Neovim jobs, os.execute) must not hold the client's connections open. */
+static int on_socket(void *ud, curl_socket_t fd, curlsocktype purpose) {
+#ifdef FD_CLOEXEC
+  int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+#endif
+  (void)ud;
+  (void)purpose;
+  (void)fd;
+  return CURL_SOCKOPT_OK;
+}
+
 /* ---- reading the request table ---- */
 
 static const char *field_string(lua_State *L, int req, const char *name, size_t *len) {
@@ -347,6 +360,9 @@ int mx_transfer_start(lua_State *L) {
   curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
   curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);  /* the host program owns signals */
   curl_easy_setopt(t->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(t->easy, CURLOPT_SOCKOPTFUNCTION, on_socket);
+  /* The caller's path is sent as given: libcurl would otherwise remove "." and ".." segments. */
+  curl_easy_setopt(t->easy, CURLOPT_PATH_AS_IS, 1L);
   set_protocols(t->easy);
   curl_easy_setopt(t->easy, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(t->easy, CURLOPT_HEADERDATA, t);
@@ -484,6 +500,28 @@ static const char *error_kind(const mx_transfer *t) {
   }
 }
 
+/* Could the same request succeed if tried again? Refused or dropped connections, timeouts,
+ * name resolution and cut-off bodies may pass; certificate, protocol or usage errors will not. */
+static int transient(const mx_transfer *t) {
+  if (t->abort != MX_ABORT_NONE) return 0;
+  switch (t->code) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_HTTP2:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_HTTP2_STREAM:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
 static void push_error_message(lua_State *L, const mx_transfer *t) {
   switch (t->abort) {
     case MX_ABORT_RAISED:
@@ -509,7 +547,8 @@ static void push_error_message(lua_State *L, const mx_transfer *t) {
   else lua_pushstring(L, t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(t->code));
 }
 
-/* t:result() -> { status, headers, body?, sent, received, seconds, connects, url, error? } */
+/* t:result() -> { status, headers, body?, sent, received, seconds, connects, url,
+ *                error? = { kind, message, code, transient, raised? } } */
 static int transfer_result(lua_State *L) {
   mx_transfer *t = check_transfer(L, 1);
   long status = 0, connects = 0;
@@ -551,6 +590,8 @@ static int transfer_result(lua_State *L) {
     lua_setfield(L, -2, "message");
     lua_pushinteger(L, (lua_Integer)t->code);
     lua_setfield(L, -2, "code");
+    lua_pushboolean(L, transient(t));
+    lua_setfield(L, -2, "transient");
     if (t->abort == MX_ABORT_RAISED) {
       lua_rawgeti(L, LUA_REGISTRYINDEX, t->raised_ref);
       lua_setfield(L, -2, "raised");

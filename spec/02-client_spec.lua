@@ -23,12 +23,12 @@ describe("client", function()
       local out = support.run_lua([[
         local c = require("mistralai").new{ api_key = "k" }
         print(c.server_url)
-      ]], { MISTRAL_SERVER_URL = false })
+      ]], { env = { MISTRAL_SERVER_URL = false } })
       assert.same("https://api.mistral.ai\n", out)
       local echo = support.run_lua([[
         local got = assert(require("mistralai").new{ api_key = "k" }.files.retrieve("x"))
         print(got.uri)
-      ]], { MISTRAL_SERVER_URL = support.url .. "/_local/echo/" })
+      ]], { env = { MISTRAL_SERVER_URL = support.url .. "/_local/echo/" } })
       assert.same("/_local/echo/v1/files/x\n", echo)
     end)
 
@@ -48,7 +48,7 @@ describe("client", function()
       ]]):format(opts)
       env = env or {}
       env.MISTRAL_SERVER_URL = support.url .. "/_local/echo"
-      return support.run_lua(code, env)
+      return support.run_lua(code, { env = env })
     end
 
     it("comes from the option, else MISTRAL_API_KEY, else is not sent", function()

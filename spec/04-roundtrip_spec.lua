@@ -27,7 +27,7 @@ describe("round trips", function()
     end)
   end
 
-  it("300 MiB streamed up from disk and down to disk, peak RSS under 64 MB", function()
+  it("#big 300 MiB streamed up from disk and down to disk, peak RSS under 64 MB", function()
     local size = 300 * 1024 * 1024
     local src = support.random_file(dir .. "/big.bin", size)
     local out = dir .. "/big-out.bin"

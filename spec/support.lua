@@ -23,7 +23,10 @@ function S.echo_client(opts)
   return S.client(opts)
 end
 
-local function sh(cmd)
+-- Runs a shell command and returns its output. The sanitizer runtime the suite may be
+-- preloaded with (make check-asan) is for Lua interpreters only, not the tools run here.
+local function sh(cmd, keep_preload)
+  if not keep_preload and os.getenv("LD_PRELOAD") then cmd = "unset LD_PRELOAD; " .. cmd end
   local p = assert(io.popen(cmd))
   local out = p:read("*a")
   p:close()
@@ -82,25 +85,29 @@ function S.reset_peak_rss()
   S.write("/proc/self/clear_refs", "5")
 end
 
---- Open file descriptors of this process.
+--- Open file descriptors of this process (the shell popen starts is its child: $PPID).
 function S.fd_count()
-  return #S.ls("/proc/self/fd")
+  return #S.ls("/proc/$PPID/fd")
 end
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
---- Runs a Lua chunk in a new interpreter of the Lua under test, with extra environment
---- variables (a table; false unsets one). Returns its standard output.
-function S.run_lua(code, env)
+--- Runs a Lua chunk in a new interpreter of the Lua under test and returns its standard
+--- output and error. opts: env (extra variables; false unsets one), prefix (a command to run
+--- it under, such as "timeout 10"), plain (the regular build without any sanitizer runtime,
+--- for running what a user would run, tools included).
+function S.run_lua(code, opts)
+  opts = opts or {}
   local unsets, assigns = {}, {}
-  for k, v in pairs(env or {}) do
+  for k, v in pairs(opts.env or {}) do
     if v == false then unsets[#unsets + 1] = "-u " .. k else assigns[#assigns + 1] = k .. "=" .. shell_quote(v) end
   end
   local lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
+  local build = not opts.plain and os.getenv("MISTRALAI_TEST_BUILD") or ("build/" .. lua)
   local prelude = ("package.path = 'lua/?.lua;lua/?/init.lua;spec/?.lua;' .. package.path; "
-    .. "package.cpath = 'build/%s/?.so;' .. package.cpath; "):format(lua)
-  return sh(("env %s %s %s -e %s 2>&1"):format(table.concat(unsets, " "), table.concat(assigns, " "), lua,
-    shell_quote(prelude .. code)))
+    .. "package.cpath = '%s/?.so;' .. package.cpath; "):format(build)
+  return sh(("%s env %s %s %s -e %s 2>&1"):format(opts.prefix or "", table.concat(unsets, " "),
+    table.concat(assigns, " "), lua, shell_quote(prelude .. code)), not opts.plain)
 end
 
 local encode = require("mistralai.encode")

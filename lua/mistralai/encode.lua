@@ -12,6 +12,14 @@ function M.component(s)
   return (s:gsub("[^%w%-_%.!~%*'%(%)]", percent))
 end
 
+--- Percent-encodes one path segment. Beyond encodeURIComponent, a segment that is "." or ".."
+--- has its dots encoded: left as they are, they would be read as "here" and "up one level"
+--- and lead to another endpoint.
+function M.segment(s)
+  if s == "." or s == ".." then return (s:gsub("%.", "%%2E")) end
+  return M.component(s)
+end
+
 --- Builds "k=v&k=v" from a list of {key, value} pairs, in the order given.
 function M.query(pairs_list)
   local out = {}

@@ -219,7 +219,7 @@ local function id_and_options(F, a, b, allowed)
   if id == "" then check.argerror(F, 1, "file_id must not be empty") end
   check_call_options(F, n, opts)
   -- Percent-encoded whole, so no id can reach another endpoint.
-  return "/v1/files/" .. encode.component(id), opts, n
+  return "/v1/files/" .. encode.segment(id), opts, n
 end
 
 function M.retrieve(ctx, a, b)

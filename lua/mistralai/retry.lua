@@ -87,8 +87,7 @@ end
 function M.delay(p, n, res, spec)
   local err = res.error
   if err then
-    if err.kind ~= "network" and err.kind ~= "timeout" then return nil end
-    if not p.retry_connection_errors then return nil end
+    if not err.transient or not p.retry_connection_errors then return nil end
     if not spec.idempotent and not p.retry_uploads and res.sent > 0 then return nil end
   else
     if not p.status_set[res.status] then return nil end

@@ -81,7 +81,13 @@ local function config(o)
     .. " secret = %q, control = %s }"):format(o.api_key, o.data_dir, o.max_file_bytes, o.secret, tostring(o.control)))
   add("  }")
   add("  server {")
-  add(("    listen %s:%d;"):format(o.host, o.port))
+  if o.tls then
+    add(("    listen %s:%d ssl;"):format(o.host, o.port))
+    add("    ssl_certificate " .. o.tls.cert .. ";")
+    add("    ssl_certificate_key " .. o.tls.key .. ";")
+  else
+    add(("    listen %s:%d;"):format(o.host, o.port))
+  end
   add("    add_header X-Local-Connection $connection always;")  -- lets specs see connection reuse
   add("    location /v1/files { content_by_lua_block { require('mistralai.server.handlers').files() } }")
   add("    location /signed/ { content_by_lua_block { require('mistralai.server.handlers').signed() } }")
@@ -105,6 +111,7 @@ local function prepare(opts)
     control = opts.control == true,
     foreground = opts.foreground == true,
     cpath = opts.cpath or "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so",
+    tls = opts.tls,  -- { cert = path, key = path }: serve HTTPS
     secret = ("%08x%08x"):format(math.random(0, 0x7fffffff), os.time()),
   }
   o.prefix = opts.prefix
@@ -133,7 +140,8 @@ local Server = {}
 Server.__index = Server
 
 --- Starts nginx in the background. Returns a server: url, port, api_key, prefix, data_dir, pid,
---- and :stop(). Without a port, a free one is found.
+--- and :stop(). Without a port, a free one is found. Options: port, api_key, max_file_bytes,
+--- data_dir, prefix, control (the test endpoints), tls = { cert =, key = } (HTTPS), cpath.
 function M.start(opts)
   opts = opts or {}
   math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
@@ -150,7 +158,7 @@ function M.start(opts)
       end
       assert(pid, "nginx started but wrote no pid file in " .. o.prefix)
       return setmetatable({
-        url = "http://" .. o.host .. ":" .. o.port, port = o.port, api_key = o.api_key,
+        url = (o.tls and "https://" or "http://") .. o.host .. ":" .. o.port, port = o.port, api_key = o.api_key,
         prefix = o.prefix, data_dir = o.data_dir, pid = pid,
       }, Server)
     end
