@@ -50,6 +50,16 @@ describe("reliability", function()
       end)
     end
 
+    it("DELETE is retried like GET", function()
+      local f = assert(upload(client, "to delete"))
+      support.reset()
+      support.fault{ kind = "status", status = 502, method = "DELETE" }
+      local d, err, response = client.files.delete(f.id)
+      assert.is_nil(err)
+      assert.is_true(d.deleted)
+      assert.same(2, response.attempts)
+    end)
+
     it("waits what Retry-After asks in seconds, over the computed delay", function()
       support.fault{ kind = "status", status = 429, retry_after = "1", method = "GET" }
       local f, err, response = client.files.list()

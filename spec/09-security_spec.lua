@@ -91,6 +91,15 @@ describe("security", function()
       c:close()
     end)
 
+    it("follows libcurl's proxy environment when no proxy option is given", function()
+      local out = support.run_lua([[
+        local c = require("mistralai").new{ server_url = "http://files.invalid/_local/echo", api_key = "k" }
+        local got = assert(c.files.retrieve("x"))
+        io.write(got.method, " ", got.header:match("files%.invalid") or "direct")
+      ]], { env = { http_proxy = support.url, no_proxy = false, NO_PROXY = false } })
+      assert.same("GET files.invalid", out)
+    end)
+
     it("does not for hosts in no_proxy", function()
       local c = mistralai.new{ server_url = "http://127.0.0.1:1", api_key = "k", retry = false,
         proxy = support.url, no_proxy = "127.0.0.1" }
