@@ -24,7 +24,10 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 PORT       ?= 8080
 
-.PHONY: all deps test lint demo server install clean check-memory check-asan test-gc fuzz
+.PHONY: all deps test test-all lint demo server install clean check-memory check-asan test-gc fuzz
+
+ALL_LUAS := lua5.1 lua5.2 lua5.3 lua5.4 luajit
+ALL_LUA_PACKAGES := lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev luajit2 libluajit2-5.1-dev
 
 # What the slow runs leave out: the soak (#soak, its RSS and timing are what it measures) and the
 # 300 MiB round trip (#big). Everything else runs, error paths included.
@@ -46,6 +49,14 @@ deps:
 
 test: deps lint all
 	scripts/run-tests $(LUA)
+
+# The whole suite under each Lua: 5.1, 5.2, 5.3, 5.4 and LuaJIT, each with its own core build.
+test-all: deps lint
+	EXTRA_PACKAGES="$(ALL_LUA_PACKAGES)" scripts/install-deps
+	@set -e; for lua in $(ALL_LUAS); do \
+	  $(MAKE) --no-print-directory LUA=$$lua all; \
+	  echo "--- $$lua"; scripts/run-tests $$lua; \
+	done
 
 lint: deps
 	luacheck -q lua spec examples

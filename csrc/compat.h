@@ -10,7 +10,7 @@
 #if LUA_VERSION_NUM == 501
 #define mx_rawlen(L, i) lua_objlen((L), (i))
 
-static void mx_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
+static inline void mx_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
   luaL_checkstack(L, nup, "too many upvalues");
   for (; l->name != NULL; l++) {
     int i;
@@ -21,18 +21,9 @@ static void mx_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
   lua_pop(L, nup);
 }
 
-static void *mx_testudata(lua_State *L, int i, const char *tname) {
-  void *p = lua_touserdata(L, i);
-  if (p == NULL || !lua_getmetatable(L, i)) return NULL;
-  luaL_getmetatable(L, tname);
-  if (!lua_rawequal(L, -1, -2)) p = NULL;
-  lua_pop(L, 2);
-  return p;
-}
 #else
 #define mx_rawlen(L, i) lua_rawlen((L), (i))
 #define mx_setfuncs luaL_setfuncs
-#define mx_testudata luaL_testudata
 #endif
 
 #endif

@@ -42,14 +42,14 @@ static int multi_collect(lua_State *L, mx_multi *m) {
   return finished;
 }
 
-/* m:step([wait_seconds]) -> number of transfers still in flight.
+/* m:step([wait_seconds]) -> transfers still in flight, transfers finished by this step.
  * Performs what can be done now; then, while nothing has finished and time is left, waits for
  * socket activity (or libcurl's own timers) and performs again. */
 static int multi_step(lua_State *L) {
   mx_multi *m = mx_multi_check(L, 1);
   double wait = luaL_optnumber(L, 2, 0);
   double deadline = mx_now() + (wait > 0 ? wait : 0);
-  int running = 0;
+  int running = 0, finished = 0;
   CURLMcode mc = CURLM_OK;
   if (m->stepping) return luaL_error(L, "step: called from inside a transfer callback");
   m->L = L;
@@ -58,7 +58,8 @@ static int multi_step(lua_State *L) {
     double left;
     mc = curl_multi_perform(m->cm, &running);
     if (mc != CURLM_OK) break;
-    if (multi_collect(L, m) > 0 || running == 0) break;
+    finished += multi_collect(L, m);
+    if (finished > 0 || running == 0) break;
     left = deadline - mx_now();
     if (left <= 0) break;
     mc = curl_multi_poll(m->cm, NULL, 0, left > 3600 ? 3600000 : (int)(left * 1000) + 1, NULL);
@@ -68,7 +69,8 @@ static int multi_step(lua_State *L) {
   m->L = NULL;
   if (mc != CURLM_OK) return luaL_error(L, "step: %s", curl_multi_strerror(mc));
   lua_pushinteger(L, running);
-  return 1;
+  lua_pushinteger(L, finished);
+  return 2;
 }
 
 /* One close for close(), __gc and __close: transfers still in flight are cancelled

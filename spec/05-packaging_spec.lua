@@ -19,7 +19,12 @@ describe("packaging", function()
       local server = require("mistralai.server").start{}
       local client = require("mistralai").new{ server_url = server.url, api_key = server.api_key }
       local f = assert(client.files.upload{ file = { file_name = "p.txt", content = "packaged" } })
-      io.write(assert(client.files.download(f.id)), " ", package.searchpath("mistralai.core", package.cpath))
+      local core_path  -- where the core was found (package.searchpath is 5.2+)
+      for template in package.cpath:gmatch("[^;]+") do
+        local candidate = template:gsub("%%?", "mistralai/core")
+        if not core_path and io.open(candidate) then core_path = candidate end
+      end
+      io.write(assert(client.files.download(f.id)), " ", core_path)
       client:close()
       server:stop()
     ]]):format(work, version, work, version, work, version)

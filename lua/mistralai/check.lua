@@ -5,12 +5,13 @@ local encode = require("mistralai.encode")
 local M = {}
 
 -- The first stack level outside this rock's own modules: where the mistake was made.
+-- (Lua 5.1 shows a tail call as a frame of its own, which has no line to name.)
 local function caller_level()
   local level = 3
   while true do
     local info = debug.getinfo(level, "S")
     if info == nil then return 0 end
-    if not info.source:find("mistralai[/\\][%w_/\\]*%.lua$") then return level - 1 end
+    if info.what ~= "tail" and not info.source:find("mistralai[/\\][%w_/\\]*%.lua$") then return level - 1 end
     level = level + 1
   end
 end

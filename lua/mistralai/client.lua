@@ -1,9 +1,10 @@
 --- The client: options, its private context, and close. The context (API key included) lives
 --- in closures and a private table, never in anything reachable from the client table.
 local check = require("mistralai.check")
-local core = require("mistralai.core")
 local files = require("mistralai.files")
+local http = require("mistralai.http")
 local retry = require("mistralai.retry")
+local tasks = require("mistralai.tasks")
 
 local M = {}
 
@@ -59,7 +60,6 @@ function M.new(opts)
     ca_path = check.option(F, 1, opts, "ca_path", "string"),
     proxy = check.option(F, 1, opts, "proxy", "string"),
     no_proxy = check.option(F, 1, opts, "no_proxy", "string"),
-    multi = core.multi(),
   }
   local client = setmetatable({ server_url = ctx.base, files = files.bind(ctx) }, Client)
   contexts[client] = ctx
@@ -72,10 +72,43 @@ function Client:close()
   local ctx = contexts[self]
   if ctx and not ctx.closed then
     ctx.closed = true
-    ctx.multi:close()
+    if ctx.multi then ctx.multi:close() end
   end
 end
 Client.__close = Client.close
+
+--- Runs the functions at once, each in a task of its own in which every operation of this
+--- client yields while it waits, at most `concurrency` (default 8) at a time. Returns
+--- results with results[i] = table.pack(fns[i]()); a function that raises gives
+--- { nil, err, n = 2 } and does not stop the others.
+function Client:gather(fns, opts)
+  local F = "gather"
+  check.arg(F, 1, fns, "table")
+  for i, fn in ipairs(fns) do
+    if type(fn) ~= "function" then check.argerror(F, 1, "item " .. i .. " must be a function, got " .. type(fn)) end
+  end
+  opts = opts or {}
+  check.arg(F, 2, opts, "table")
+  check.known(F, 2, opts, { concurrency = true })
+  local concurrency = check.integer(F, 2, opts, "concurrency", 1) or 8
+  local ctx = contexts[self]
+  if ctx.closed then error("mistralai: the client is closed", 2) end
+  local results, next_index, active = {}, 1, 0
+  while true do
+    while next_index <= #fns and active < concurrency do
+      local i = next_index
+      next_index, active = i + 1, active + 1
+      tasks.spawn(ctx, fns[i], function(ok, r)
+        active = active - 1
+        results[i] = ok and r or { nil, r, n = 2 }
+      end)
+    end
+    local left, wait = tasks.run_ready(ctx)
+    if left == 0 and next_index > #fns then break end
+    if active == concurrency or next_index > #fns then http.drive(ctx, wait) end
+  end
+  return results
+end
 
 function Client:__tostring()
   local ctx = contexts[self]

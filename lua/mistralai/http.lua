@@ -4,6 +4,7 @@
 local core = require("mistralai.core")
 local errors = require("mistralai.errors")
 local retry = require("mistralai.retry")
+local tasks = require("mistralai.tasks")
 local version = require("mistralai.version")
 
 local M = {}
@@ -12,21 +13,43 @@ local now = core.now
 local USER_AGENT = "mistral-client-lua/" .. version
 local STEP_INTERVAL = 0.001  -- seconds the host sleeps between steps in non-blocking mode
 
---- Drives the client's transfers until t is done: one step that waits for the network when
---- the thread may block; otherwise short steps with the host's sleep between them.
-local function await(ctx, t)
-  local multi, sleep = ctx.multi, ctx.sleep
-  if sleep then
-    multi:step(0)
-    while not t:done() do
-      sleep(STEP_INTERVAL)
-      multi:step(0)
-    end
+--- The client's multi handle, made at the first call: nothing is created before a host (an
+--- nginx master) forks its workers.
+local function multi_of(ctx)
+  local multi = ctx.multi
+  if not multi then
+    multi = core.multi()
+    ctx.multi = multi
+  end
+  return multi
+end
+
+--- Lets the client's transfers move for up to `wait` seconds (nil: until one finishes): one
+--- step that waits for the network when the thread may block; otherwise a step and the
+--- host's sleep. Used by every waiting loop, tasks' drivers included.
+function M.drive(ctx, wait)
+  local multi = multi_of(ctx)
+  if ctx.sleep then
+    local _, finished = multi:step(0)
+    if finished == 0 then ctx.sleep(math.min(wait or STEP_INTERVAL, STEP_INTERVAL)) end
   else
-    while not t:done() do multi:step(3600) end
+    local running, finished = multi:step(wait or 3600)
+    if running == 0 and finished == 0 and wait and wait > 0 then core.sleep(wait) end
   end
 end
-M.await = await
+
+--- Waits until transfer t is done: inside a task by yielding to its driver, elsewhere by
+--- driving the transfers itself.
+local function await(ctx, t)
+  if tasks.current(ctx) then return tasks.await(t) end
+  while not t:done() do M.drive(ctx) end
+end
+
+--- Waits between attempts without holding up the client's other tasks.
+local function pause(ctx, seconds)
+  if tasks.current(ctx) then return tasks.pause(seconds) end
+  (ctx.sleep or core.sleep)(seconds)
+end
 
 local function authorization(ctx)
   local key = ctx.api_key()
@@ -139,7 +162,7 @@ function M.call(ctx, spec, opts)
     attempts = attempts + 1
     if deadline then req.timeout_ms = math.max(1, math.ceil((deadline - now()) * 1000)) end
     if ctx.debug then ctx.debug(("> %s %s | %s"):format(spec.method, req.url, redacted(req.headers))) end
-    local t, kind, message = ctx.multi:start(req)
+    local t, kind, message = multi_of(ctx):start(req)
     if not t then return nil, errors.new(kind, message, { attempts = attempts }) end
     await(ctx, t)
     local res = t:result()
@@ -164,7 +187,7 @@ function M.call(ctx, spec, opts)
       err.attempts = attempts
       return nil, err
     end
-    (ctx.sleep or core.sleep)(wait / 1000)
+    pause(ctx, wait / 1000)
   end
 end
 

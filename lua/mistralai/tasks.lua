@@ -1,0 +1,105 @@
+--- Coroutines that share one client's transfers. An operation running inside a task yields
+--- what it waits for, the transfer or a wake-up time, instead of blocking; the driver (gather,
+--- or Neovim's event loop) steps the client's multi handle and resumes whichever task can go
+--- on. The yielding happens here, in Lua, between steps: no function called from C yields.
+local core = require("mistralai.core")
+
+local M = {}
+
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+local unpack = table.unpack or unpack  -- luacheck: ignore 143
+
+--- The scheduler of a client context (one per context, created on first use).
+local function scheduler(ctx)
+  local s = ctx.scheduler
+  if not s then
+    s = { tasks = {}, by_co = setmetatable({}, { __mode = "k" }) }
+    ctx.scheduler = s
+  end
+  return s
+end
+
+--- Is the running coroutine one of ctx's tasks? Then await and pause yield.
+function M.current(ctx)
+  local s = ctx.scheduler
+  local co = coroutine.running()
+  return s ~= nil and co ~= nil and s.by_co[co] ~= nil
+end
+
+--- Waits, inside a task, until transfer t is done.
+function M.await(t)
+  while not t:done() do coroutine.yield(t) end
+end
+
+--- Waits, inside a task, for the given seconds.
+function M.pause(seconds)
+  local wake = core.now() + seconds
+  while core.now() < wake do coroutine.yield(wake) end
+end
+
+--- Starts fn(...) as a task; on_done(ok, packed results or error) is called when it ends.
+--- Returns the task, whose :cancel() stops it (its transfer is freed at once).
+function M.spawn(ctx, fn, on_done, ...)
+  local s = scheduler(ctx)
+  local task = { co = coroutine.create(fn), on_done = on_done, args = pack(...) }
+  s.by_co[task.co] = task
+  s.tasks[#s.tasks + 1] = task
+  return task
+end
+
+local function finish(s, task, ok, result)
+  for i, t in ipairs(s.tasks) do
+    if t == task then table.remove(s.tasks, i) break end
+  end
+  s.by_co[task.co] = nil
+  task.done = true
+  task.on_done(ok, result)
+end
+
+local function resume(s, task)
+  local args = task.args
+  task.args = nil
+  local out
+  if args then out = pack(coroutine.resume(task.co, unpack(args, 1, args.n)))
+  else out = pack(coroutine.resume(task.co)) end
+  if coroutine.status(task.co) == "dead" then
+    if out[1] then finish(s, task, true, pack(unpack(out, 2, out.n)))
+    else finish(s, task, false, out[2]) end
+  else
+    task.waiting = out[2]  -- a transfer, a wake-up time, or anything else: go on next time
+  end
+end
+
+--- Stops a task: its transfer is closed (freed at once), and it ends with kind "aborted".
+function M.cancel(ctx, task, err)
+  if task.done then return end
+  local s = scheduler(ctx)
+  if type(task.waiting) == "userdata" then task.waiting:close() end
+  finish(s, task, false, err)
+end
+
+--- Resumes every task that can go on. Returns how many tasks are left, and how long the
+--- driver may wait before some task wants the clock (nil: only network activity will do).
+function M.run_ready(ctx)
+  local s = scheduler(ctx)
+  local now = core.now()
+  local wait
+  for _, task in ipairs({ unpack(s.tasks) }) do
+    local w = task.waiting
+    local ready = task.args ~= nil or w == nil
+      or (type(w) == "number" and w <= now)
+      or (type(w) == "userdata" and w:done())
+      or (type(w) ~= "number" and type(w) ~= "userdata")
+    if ready and not task.done then
+      resume(s, task)
+      w = task.waiting
+    end
+    if not task.done and type(w) == "number" then
+      local left = math.max(0, w - core.now())
+      wait = wait and math.min(wait, left) or left
+    end
+  end
+  return #s.tasks, wait
+end
+
+return M
