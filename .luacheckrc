@@ -3,3 +3,7 @@ max_line_length = 120
 -- Specs keep one case per line in their tables of cases.
 files["spec"] = { std = "+busted", max_line_length = false }
 files["lua/mistralai/server"] = { globals = { "ngx" } }
+files["lua/mistralai/nvim.lua"] = { read_globals = { "vim" } }
+files["spec/hosts/nvim.lua"] = { read_globals = { "vim" } }
+files["spec/hosts/resty.lua"] = { read_globals = { "ngx" } }
+files["lua/mistralai/resty.lua"] = { read_globals = { "ngx" } }

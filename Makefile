@@ -3,6 +3,18 @@
 LUA        ?= lua5.4
 LUA_PC     := $(if $(filter luajit,$(LUA)),luajit,$(LUA))
 LUA_CFLAGS ?= $(shell pkg-config --cflags $(LUA_PC) 2>/dev/null)
+# libcurl from pkg-config, or from CURL_DIR (its include/ and lib/), or CURL_INCDIR and
+# CURL_LIBDIR, as luarocks names them.
+ifdef CURL_DIR
+CURL_INCDIR ?= $(CURL_DIR)/include
+CURL_LIBDIR ?= $(CURL_DIR)/lib
+endif
+ifdef CURL_INCDIR
+CURL_CFLAGS ?= -I$(CURL_INCDIR)
+endif
+ifdef CURL_LIBDIR
+CURL_LIBS ?= -L$(CURL_LIBDIR) -lcurl
+endif
 CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS  ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 CC         ?= cc
@@ -10,6 +22,7 @@ CFLAGS     ?= -O2 -g
 WARN       ?= -Wall -Wextra -Werror
 UNAME_S    := $(shell uname -s)
 ifeq ($(UNAME_S),Darwin)
+# a Lua module on macOS: a bundle whose Lua symbols the host interpreter provides
 LIBFLAG    ?= -bundle -undefined dynamic_lookup
 else
 LIBFLAG    ?= -shared

@@ -1,15 +1,25 @@
 /* mistralai.core: libcurl for the mistralai rock. It moves bytes (HTTP, multipart, files,
  * sinks); lua/mistralai/ speaks the API. */
 #include <time.h>
+#ifdef _WIN32
+#include <windows.h>
+#endif
 
 #include "core.h"
 
 int mx_file_size(lua_State *L);
 
 double mx_now(void) {
+#ifdef _WIN32
+  LARGE_INTEGER count, frequency;
+  QueryPerformanceCounter(&count);
+  QueryPerformanceFrequency(&frequency);
+  return (double)count.QuadPart / (double)frequency.QuadPart;
+#else
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+#endif
 }
 
 /* core.now() -> seconds on a monotonic clock */
@@ -21,11 +31,17 @@ static int core_now(lua_State *L) {
 /* core.sleep(seconds): blocks the thread; used between retries by blocking clients. */
 static int core_sleep(lua_State *L) {
   double s = luaL_checknumber(L, 1);
-  struct timespec ts;
   if (s <= 0) return 0;
-  ts.tv_sec = (time_t)s;
-  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0) {}
+#ifdef _WIN32
+  Sleep((DWORD)(s * 1000));
+#else
+  {
+    struct timespec ts;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0) {}
+  }
+#endif
   return 0;
 }
 

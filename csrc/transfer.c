@@ -5,14 +5,12 @@
  * written atomically, or a Lua sink). Bodies of other responses always come back as a string,
  * for the error. Nothing here knows about Mistral. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core.h"
 #include "headers.h"
+#include "platform.h"
 
 #define MX_ERROR_BODY_MAX (1024 * 1024)  /* error bodies beyond this are cut, not failed */
 #define MX_PROGRESS_INTERVAL 0.1         /* seconds between progress calls at most */
@@ -146,7 +144,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 /* Every socket libcurl opens for a connection is closed on exec: a child process the host
  * starts (Neovim jobs, os.execute) must not hold the client's connections open. */
 static int on_socket(void *ud, curl_socket_t fd, curlsocktype purpose) {
-#ifdef FD_CLOEXEC
+#if defined(FD_CLOEXEC) && !defined(_WIN32)
   int flags = fcntl(fd, F_GETFD);
   if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 #endif
@@ -210,14 +208,14 @@ static int start_failed(lua_State *L, int t, const char *kind, const char *fmt, 
 /* Checks that path is a regular file this process can read; its size in *size. The type is
  * checked before opening: opening a FIFO for reading would block until a writer came. */
 static const char *regular_file(const char *path, curl_off_t *size) {
-  struct stat st;
+  mx_stat_t st;
   int fd;
-  if (stat(path, &st) != 0) return strerror(errno);
+  if (mx_stat(path, &st) != 0) return strerror(errno);
   if (S_ISDIR(st.st_mode)) return "is a directory";
   if (!S_ISREG(st.st_mode)) return "is not a regular file";
-  fd = open(path, O_RDONLY | O_NONBLOCK);
+  fd = mx_open(path, O_RDONLY | MX_O_NONBLOCK | MX_O_BINARY);
   if (fd < 0) return strerror(errno);
-  close(fd);
+  mx_close(fd);
   *size = (curl_off_t)st.st_size;
   return NULL;
 }
@@ -300,13 +298,13 @@ static const char *open_output(mx_transfer *t, const char *path) {
   if (t->out_path == NULL || t->tmp_path == NULL) return "out of memory";
   for (attempt = 0; attempt < 100; attempt++) {
     int fd;
-    snprintf(t->tmp_path, n, "%s.%ld-%lu.part", path, (long)getpid(), ++counter);
-    fd = open(t->tmp_path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    snprintf(t->tmp_path, n, "%s.%ld-%lu.part", path, (long)mx_getpid(), ++counter);
+    fd = mx_open(t->tmp_path, O_WRONLY | O_CREAT | O_EXCL | MX_O_BINARY, 0666);
     if (fd >= 0) {
       t->out = fdopen(fd, "wb");
       if (t->out != NULL) return NULL;
-      close(fd);
-      unlink(t->tmp_path);
+      mx_close(fd);
+      mx_unlink(t->tmp_path);
       return strerror(errno);
     }
     if (errno != EEXIST) break;
@@ -615,7 +613,7 @@ static int transfer_commit(lua_State *L) {
   t->out = NULL;
   if (fclose(out) != 0 || rename(t->tmp_path, t->out_path) != 0) {
     int err = errno;
-    unlink(t->tmp_path);
+    mx_unlink(t->tmp_path);
     lua_pushnil(L);
     lua_pushfstring(L, "cannot write '%s': %s", t->out_path, strerror(err));
     return 2;
@@ -643,7 +641,7 @@ static int transfer_close(lua_State *L) {
   t->headers = NULL;
   if (t->out != NULL) fclose(t->out);
   t->out = NULL;
-  if (t->tmp_path != NULL) unlink(t->tmp_path);
+  if (t->tmp_path != NULL) mx_unlink(t->tmp_path);
   free(t->tmp_path);
   free(t->out_path);
   free(t->abort_message);

@@ -110,6 +110,9 @@ function Client:gather(fns, opts)
   return results
 end
 
+--- The private context of a client, for the host adapters (mistralai.nvim) of this rock.
+function M._context(client) return contexts[client] end
+
 function Client:__tostring()
   local ctx = contexts[self]
   return ("mistralai client (%s%s)"):format(self.server_url, ctx and ctx.closed and ", closed" or "")

@@ -68,7 +68,7 @@ local function config(o)
   for _, t in ipairs({ "client_body", "proxy", "fastcgi", "uwsgi", "scgi" }) do
     add(("  %s_temp_path %s/tmp/%s;"):format(t, o.prefix, t))
   end
-  add(('  lua_package_path "%s/?.lua;%s/?/init.lua;;";'):format(LUA_DIR, LUA_DIR))
+  add(('  lua_package_path "%s%s/?.lua;%s/?/init.lua;;";'):format(o.path and (o.path .. ";") or "", LUA_DIR, LUA_DIR))
   add(('  lua_package_cpath "%s;;";'):format(o.cpath))
   add("  lua_socket_buffer_size 256k;")
   add("  client_max_body_size 0;")  -- the handler enforces the file size limit itself
@@ -76,6 +76,7 @@ local function config(o)
   add("  sendfile on;")
   add("  keepalive_requests 1000000;")
   add("  keepalive_timeout 75s;")
+  if o.http then add(o.http) end  -- extra http-level lines, for hosting other locations
   add("  init_worker_by_lua_block {")
   add(("    require('mistralai.server.handlers').init{ api_key = %q, data_dir = %q, max_file_bytes = %d,"
     .. " secret = %q, control = %s }"):format(o.api_key, o.data_dir, o.max_file_bytes, o.secret, tostring(o.control)))
@@ -89,6 +90,7 @@ local function config(o)
     add(("    listen %s:%d;"):format(o.host, o.port))
   end
   add("    add_header X-Local-Connection $connection always;")  -- lets specs see connection reuse
+  if o.server then add(o.server) end  -- extra server-level lines (locations)
   add("    location /v1/files { content_by_lua_block { require('mistralai.server.handlers').files() } }")
   add("    location /signed/ { content_by_lua_block { require('mistralai.server.handlers').signed() } }")
   add("    location /_local/echo/ { content_by_lua_block { require('mistralai.server.handlers').echo() } }")
@@ -112,6 +114,7 @@ local function prepare(opts)
     foreground = opts.foreground == true,
     cpath = opts.cpath or "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so",
     tls = opts.tls,  -- { cert = path, key = path }: serve HTTPS
+    http = opts.http, server = opts.server, path = opts.path,
     secret = ("%08x%08x"):format(math.random(0, 0x7fffffff), os.time()),
   }
   o.prefix = opts.prefix
@@ -141,7 +144,9 @@ Server.__index = Server
 
 --- Starts nginx in the background. Returns a server: url, port, api_key, prefix, data_dir, pid,
 --- and :stop(). Without a port, a free one is found. Options: port, api_key, max_file_bytes,
---- data_dir, prefix, control (the test endpoints), tls = { cert =, key = } (HTTPS), cpath.
+--- data_dir, prefix, control (the test endpoints), tls = { cert =, key = } (HTTPS), cpath and
+--- path (Lua search paths for nginx, before the defaults), http and server (extra nginx
+--- config lines for those blocks: other locations to host).
 function M.start(opts)
   opts = opts or {}
   math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)

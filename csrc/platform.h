@@ -1,0 +1,38 @@
+/* What differs between POSIX systems and Windows, in one place. Only Linux is built and
+ * tested by this project; the Windows branch follows the C runtime's documented names. */
+#ifndef MX_PLATFORM_H
+#define MX_PLATFORM_H
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#ifdef _WIN32
+#include <io.h>
+#include <process.h>
+#define mx_open _open
+#define mx_close _close
+#define mx_unlink _unlink
+#define mx_getpid _getpid
+#define MX_O_NONBLOCK 0 /* no FIFOs to block on: the type check comes first anyway */
+#define MX_O_BINARY _O_BINARY
+typedef struct _stat64 mx_stat_t;
+#define mx_stat _stat64
+#ifndef S_ISDIR
+#define S_ISDIR(m) (((m) & _S_IFMT) == _S_IFDIR)
+#endif
+#ifndef S_ISREG
+#define S_ISREG(m) (((m) & _S_IFMT) == _S_IFREG)
+#endif
+#else
+#include <unistd.h>
+#define mx_open open
+#define mx_close close
+#define mx_unlink unlink
+#define mx_getpid getpid
+#define MX_O_NONBLOCK O_NONBLOCK
+#define MX_O_BINARY 0
+typedef struct stat mx_stat_t;
+#define mx_stat stat
+#endif
+
+#endif

@@ -1,0 +1,102 @@
+-- The rock inside its real hosts: headless Neovim (LuaJIT, plugin-style runtimepath) and
+-- nginx with lua-nginx-module (OpenResty-style, one worker).
+local support = require("support")
+local unpack = table.unpack or unpack  -- luacheck: ignore 143
+
+local function parse(text)
+  local t = {}
+  for k, v in text:gmatch("(%S+) ([^\n]*)\n") do t[k] = v end
+  return t
+end
+
+describe("hosts", function()
+  local dir
+  setup(function()
+    dir = support.tmpdir()
+    support.sh("make --no-print-directory LUA=luajit all >/dev/null")
+  end)
+
+  it("Neovim: transfers on the event loop, callbacks in the main loop, cancel", function()
+    local plugin = dir .. "/plugin"
+    support.sh(("mkdir -p '%s/lua' && cp -r lua/mistralai '%s/lua/' && cp build/luajit/mistralai/core.so '%s/lua/mistralai/'")
+      :format(plugin, plugin, plugin))
+    local size = 96 * 1024 * 1024
+    local file = support.random_file(dir .. "/nvim-upload.bin", size)
+    local out = dir .. "/nvim.out"
+    local log = support.sh(("cd '%s' && MISTRALAI_OUT='%s' MISTRALAI_FILE='%s' MISTRALAI_FILE_SIZE=%d "
+      .. "MISTRAL_SERVER_URL='%s' MISTRAL_API_KEY='%s' timeout 120 nvim --headless -u NONE -i NONE "
+      .. "--cmd 'set rtp^=%s' -c 'luafile %s/spec/hosts/nvim.lua' -c 'qa!' 2>&1")
+      :format(dir, out, file, size, support.url, support.api_key, plugin, support.sh("pwd"):gsub("%s+$", "")))
+    local r = parse(support.read(out) or "")
+    assert.same("true", r.done, log)
+    assert.same("nil", r.upload_error)
+    assert.same(tostring(size), r.upload_bytes)
+    assert.same("true", r.in_main_loop)
+    assert.same("nil", r.list_error)
+    assert.same("true", r.download_ok)
+    assert.same(tostring(size), r.download_bytes)
+    assert.same("nil", r.cancel_result)
+    assert.same("aborted", r.cancel_kind)
+    assert.same("false", r.cancel_left_file)
+    assert.is_true(tonumber(r.returned_ms) < 50, "upload() returned after " .. r.returned_ms .. " ms")
+    -- the timer kept ticking during the transfer
+    assert.is_true(tonumber(r.ticks) >= 5, "ticks " .. r.ticks)
+    assert.is_true(tonumber(r.longest_gap_ms) < 100, "longest gap " .. r.longest_gap_ms .. " ms")
+    print(("\n  Neovim: %s ticks, longest gap %s ms during a %d MiB upload; blocking: %s ms gap over %s ms")
+      :format(r.ticks, r.longest_gap_ms, math.floor(size / 1048576), r.blocking_longest_gap_ms, r.blocking_upload_ms))
+  end)
+
+  describe("nginx", function()
+    local app, file
+    local size = 128 * 1024 * 1024
+    setup(function()
+      local root = support.sh("pwd"):gsub("%s+$", "")
+      app = require("mistralai.server").start{
+        cpath = root .. "/build/luajit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so",
+        path = root .. "/?.lua",
+        http = "  lua_shared_dict state 64k;",
+        server = "    location = /transfer { content_by_lua_block { require('spec.hosts.resty').transfer() } }\n"
+          .. "    location = /ping { content_by_lua_block { require('spec.hosts.resty').ping() } }",
+      }
+      file = support.random_file(dir .. "/nginx-upload.bin", size)
+    end)
+    teardown(function() app:stop() end)
+
+    -- Starts a transfer in the app's single worker, then pings that worker while it runs.
+    -- Returns the transfer's answer and the ping latencies (ms) seen while it was busy.
+    local function transfer_and_ping(mode)
+      local url = ("%s/transfer?mode=%s&file=%s&server=%s&key=%s"):format(app.url, mode, file, support.url, support.api_key)
+      local transfer = io.popen("curl -sS '" .. url .. "'")
+      local busy_pings, all_pings = {}, {}
+      for _ = 1, 2000 do
+        local answer = support.sh(("curl -sS -w ' %%{time_total}' '%s/ping'"):format(app.url))
+        local state, seconds = answer:match("^(%a+)\n (%S+)$")
+        all_pings[#all_pings + 1] = tonumber(seconds) * 1000
+        if state == "busy" then busy_pings[#busy_pings + 1] = tonumber(seconds) * 1000 end
+        -- enough seen; or idle again after the transfer; or a ping held up by a blocked worker
+        if #busy_pings >= 20 or (state == "idle" and (#busy_pings > 0 or all_pings[#all_pings] > 200)) then break end
+      end
+      local result = transfer:read("*a")
+      transfer:close()
+      return result, busy_pings, all_pings
+    end
+
+    it("a non-blocking transfer leaves the worker answering in under 50 ms", function()
+      local result, busy_pings = transfer_and_ping("resty")
+      assert.same(tostring(size) .. " true", result:match("^(%d+ %a+)"), result)
+      assert.is_true(#busy_pings >= 3, "pings answered during the transfer: " .. #busy_pings)
+      local worst = math.max(unpack(busy_pings))
+      assert.is_true(worst < 50, ("a ping took %.1f ms"):format(worst))
+      assert.same(support.sha256_file(file), support.sha256_file(file .. ".back"))
+      print(("\n  nginx, mistralai.resty: %d pings during a %s ms transfer of %d MiB each way, slowest %.1f ms")
+        :format(#busy_pings, result:match("(%d+)\n$"), math.floor(size / 1048576), worst))
+    end)
+
+    it("for contrast, a blocking transfer holds the worker for its whole length", function()
+      local result, _, all_pings = transfer_and_ping("blocking")
+      assert.same(tostring(size) .. " true", result:match("^(%d+ %a+)"), result)
+      print(("\n  nginx, blocking client: slowest ping %.1f ms during a %s ms transfer")
+        :format(math.max(unpack(all_pings)), result:match("(%d+)\n$")))
+    end)
+  end)
+end)
