@@ -42,9 +42,10 @@ PORT       ?= 8080
 ALL_LUAS := lua5.1 lua5.2 lua5.3 lua5.4 luajit
 ALL_LUA_PACKAGES := lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev luajit2 libluajit2-5.1-dev
 
-# What the slow runs leave out: the soak (#soak, its RSS and timing are what it measures) and the
-# 300 MiB round trip (#big). Everything else runs, error paths included.
-SLOW_TAGS  := soak,big
+# What the slow runs (valgrind, ASan) leave out: the specs whose point is a time or a memory
+# figure: the soak (#soak), the 300 MiB round trip (#big), the host responsiveness measures
+# (#timing). Everything else runs there, error paths included.
+SLOW_TAGS  := soak,big,timing
 VALGRIND   := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
   --errors-for-leak-kinds=definite,indirect --suppressions=valgrind.supp --trace-children=no
 ASAN_LIB    = $(shell clang -print-file-name=libclang_rt.asan-x86_64.so)

@@ -16,7 +16,7 @@ describe("hosts", function()
     support.sh("make --no-print-directory LUA=luajit all >/dev/null")
   end)
 
-  it("Neovim: transfers on the event loop, callbacks in the main loop, cancel", function()
+  it("#timing Neovim: transfers on the event loop, callbacks in the main loop, cancel", function()
     local plugin = dir .. "/plugin"
     support.sh(("mkdir -p '%s/lua' && cp -r lua/mistralai '%s/lua/' && cp build/luajit/mistralai/core.so '%s/lua/mistralai/'")
       :format(plugin, plugin, plugin))
@@ -81,7 +81,7 @@ describe("hosts", function()
       return result, busy_pings, all_pings
     end
 
-    it("a non-blocking transfer leaves the worker answering in under 50 ms", function()
+    it("#timing a non-blocking transfer leaves the worker answering in under 50 ms", function()
       local result, busy_pings = transfer_and_ping("resty")
       assert.same(tostring(size) .. " true", result:match("^(%d+ %a+)"), result)
       assert.is_true(#busy_pings >= 3, "pings answered during the transfer: " .. #busy_pings)
@@ -92,7 +92,7 @@ describe("hosts", function()
         :format(#busy_pings, result:match("(%d+)\n$"), math.floor(size / 1048576), worst))
     end)
 
-    it("for contrast, a blocking transfer holds the worker for its whole length", function()
+    it("#timing for contrast, a blocking transfer holds the worker for its whole length", function()
       local result, _, all_pings = transfer_and_ping("blocking")
       assert.same(tostring(size) .. " true", result:match("^(%d+ %a+)"), result)
       print(("\n  nginx, blocking client: slowest ping %.1f ms during a %s ms transfer")

@@ -87,7 +87,9 @@ end
 
 --- Open file descriptors of this process (the shell popen starts is its child: $PPID).
 function S.fd_count()
-  return #S.ls("/proc/$PPID/fd")
+  local n = tonumber(sh("ls -A /proc/$PPID/fd | wc -l"))
+  assert(n and n > 3, "cannot count the open descriptors")
+  return n
 end
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
