@@ -66,7 +66,7 @@ describe("hosts", function()
     -- Returns the transfer's answer and the ping latencies (ms) seen while it was busy.
     local function transfer_and_ping(mode)
       local url = ("%s/transfer?mode=%s&file=%s&server=%s&key=%s"):format(app.url, mode, file, support.url, support.api_key)
-      local transfer = io.popen("curl -sS '" .. url .. "'")
+      local transfer = support.popen("curl -sS '" .. url .. "'")
       local busy_pings, all_pings = {}, {}
       for _ = 1, 2000 do
         local answer = support.sh(("curl -sS -w ' %%{time_total}' '%s/ping'"):format(app.url))

@@ -23,11 +23,16 @@ function S.echo_client(opts)
   return S.client(opts)
 end
 
--- Runs a shell command and returns its output. The sanitizer runtime the suite may be
--- preloaded with (make check-asan) is for Lua interpreters only, not the tools run here.
-local function sh(cmd, keep_preload)
+-- Starts a shell command, its output to be read from the handle. The sanitizer runtime the
+-- suite may be preloaded with (make check-asan) is for Lua interpreters only, not the tools.
+function S.popen(cmd, keep_preload)
   if not keep_preload and os.getenv("LD_PRELOAD") then cmd = "unset LD_PRELOAD; " .. cmd end
-  local p = assert(io.popen(cmd))
+  return assert(io.popen(cmd))
+end
+
+-- Runs a shell command and returns its output.
+local function sh(cmd, keep_preload)
+  local p = S.popen(cmd, keep_preload)
   local out = p:read("*a")
   p:close()
   return out
