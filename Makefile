@@ -37,7 +37,7 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 PORT       ?= 8080
 
-.PHONY: all deps test test-all lint demo server install clean check-memory check-asan test-gc fuzz
+.PHONY: all deps test test-all lint demo server install clean check-memory check-asan test-gc fuzz bench
 
 ALL_LUAS := lua5.1 lua5.2 lua5.3 lua5.4 luajit
 ALL_LUA_PACKAGES := lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev luajit2 libluajit2-5.1-dev
@@ -96,6 +96,18 @@ check-asan: deps
 test-gc: deps all
 	MISTRALAI_TEST_GC=1 scripts/run-tests $(LUA) --exclude-tags=big
 
+# The benchmarks side by side (bench/RESULTS.md): the rock on Lua 5.4 and LuaJIT, the curl
+# program, and the official TypeScript SDK installed from npm into bench/.
+# BENCH_RUNS (5), BENCH_BIG_MIB (1024), BENCH_SKIP_TS=1 to leave the SDK out.
+bench: deps
+	EXTRA_PACKAGES="valgrind time" scripts/install-deps
+	command -v npm >/dev/null || EXTRA_PACKAGES="nodejs npm" scripts/install-deps
+	$(MAKE) --no-print-directory LUA=lua5.4 all
+	$(MAKE) --no-print-directory LUA=luajit all
+	cd bench && npm install --no-audit --no-fund --loglevel=error
+	lua5.4 bench/bench.lua
+	mv bench/RESULTS.tmp bench/RESULTS.md
+
 # Each fuzzer for FUZZ_SECONDS: libFuzzer on the header parser from the committed seed corpus
 # (new finds go to build/fuzz/corpus), then random option tables and ids through the Lua layer.
 FUZZ_SECONDS ?= 60
@@ -116,7 +128,9 @@ server: deps
 	  -e 'require("mistralai.server").run{ port = $(PORT) }'
 
 install: all
-	install -d $(DESTDIR)$(INST_LUADIR)/mistralai/server $(DESTDIR)$(INST_LIBDIR)/mistralai
+	install -d $(DESTDIR)$(INST_LUADIR)/mistralai/server $(DESTDIR)$(INST_LIBDIR)/mistralai $(DESTDIR)$(PREFIX)/bin
+	sed '1s|.*|#!/usr/bin/env $(LUA)|' bin/mistral-files > $(DESTDIR)$(PREFIX)/bin/mistral-files
+	chmod 755 $(DESTDIR)$(PREFIX)/bin/mistral-files
 	install -m 644 lua/mistralai/*.lua $(DESTDIR)$(INST_LUADIR)/mistralai/
 	install -m 644 lua/mistralai/server/*.lua $(DESTDIR)$(INST_LUADIR)/mistralai/server/
 	install -m 755 $(CORE) $(DESTDIR)$(INST_LIBDIR)/mistralai/core.so

@@ -36,12 +36,14 @@ build = {
     },
     ["mistralai"] = "lua/mistralai/init.lua",
     ["mistralai.check"] = "lua/mistralai/check.lua",
+    ["mistralai.cli"] = "lua/mistralai/cli.lua",
     ["mistralai.client"] = "lua/mistralai/client.lua",
     ["mistralai.encode"] = "lua/mistralai/encode.lua",
     ["mistralai.errors"] = "lua/mistralai/errors.lua",
     ["mistralai.files"] = "lua/mistralai/files.lua",
     ["mistralai.http"] = "lua/mistralai/http.lua",
     ["mistralai.json"] = "lua/mistralai/json.lua",
+    ["mistralai.jsonl"] = "lua/mistralai/jsonl.lua",
     ["mistralai.nvim"] = "lua/mistralai/nvim.lua",
     ["mistralai.resty"] = "lua/mistralai/resty.lua",
     ["mistralai.retry"] = "lua/mistralai/retry.lua",
@@ -51,6 +53,9 @@ build = {
     ["mistralai.server.handlers"] = "lua/mistralai/server/handlers.lua",
     ["mistralai.server.multipart"] = "lua/mistralai/server/multipart.lua",
     ["mistralai.server.store"] = "lua/mistralai/server/store.lua",
+  },
+  install = {
+    bin = { ["mistral-files"] = "bin/mistral-files" },
   },
   platforms = {
     windows = {

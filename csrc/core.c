@@ -45,6 +45,35 @@ static int core_sleep(lua_State *L) {
   return 0;
 }
 
+/* core.utf8_error(s) -> nil when s is valid UTF-8 (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF), else the 1-based position of the first byte that is not. */
+static int core_utf8_error(lua_State *L) {
+  size_t len, i = 0;
+  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
+  while (i < len) {
+    unsigned char c = s[i];
+    size_t n, k;
+    unsigned long cp;
+    if (c < 0x80) { i++; continue; }
+    if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
+    else break;
+    if (len - i <= n) break;
+    for (k = 1; k <= n; k++) {
+      if ((s[i + k] & 0xC0) != 0x80) break;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if (k <= n) break;
+    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      break;
+    i += n + 1;
+  }
+  if (i >= len) lua_pushnil(L);
+  else lua_pushinteger(L, (lua_Integer)i + 1);
+  return 1;
+}
+
 static int core_curl_version(lua_State *L) {
   lua_pushstring(L, curl_version());
   return 1;
@@ -55,6 +84,7 @@ int luaopen_mistralai_core(lua_State *L) {
     {"now", core_now},
     {"sleep", core_sleep},
     {"file_size", mx_file_size},
+    {"utf8_error", core_utf8_error},
     {"curl_version", core_curl_version},
     {NULL, NULL}};
   /* Not thread-safe before libcurl 7.84, so done once, at the first require. */

@@ -32,12 +32,7 @@ describe("security", function()
     assert(c.files.list{ page_size = 1 })  -- an open connection in the cache now
     -- the sockets a child inherits, and the TCP sockets of the machine, by inode
     local inherited = support.sh("for f in /proc/self/fd/*; do readlink $f; done")
-    local tcp = support.read("/proc/net/tcp") .. (support.read("/proc/net/tcp6") or "")
-    local open_tcp = {}
-    for line in tcp:gmatch("[^\n]+") do
-      local inode = line:match("^%s*%d+:%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+(%d+)")
-      if inode then open_tcp[inode] = true end
-    end
+    local open_tcp = support.tcp_inodes()
     for inode in inherited:gmatch("socket:%[(%d+)%]") do
       assert.is_nil(open_tcp[inode], "a child inherited TCP socket " .. inode)
     end

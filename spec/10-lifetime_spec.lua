@@ -22,6 +22,7 @@ describe("lifetime", function()
   it("a raising sink or progress callback frees every handle and temporary file", function()
     collectgarbage()
     local fds = support.fd_count()
+    local open = support.open_resources()
     local c = support.client()
     local f = assert(c.files.upload{ file = { file_name = "big.bin", content = ("b"):rep(2 * 1024 * 1024) } })
     local dir = support.tmpdir()
@@ -36,7 +37,8 @@ describe("lifetime", function()
     assert.same({}, support.ls(dir))
     c:close()
     collectgarbage()
-    assert.same(fds, support.fd_count())
+    assert.same(open, support.open_resources())  -- no connection, no output file left open
+    assert.same(fds, support.fd_count())         -- and nothing else either
   end)
 
   it("a raising upload progress callback aborts the upload", function()

@@ -90,6 +90,30 @@ function S.reset_peak_rss()
   S.write("/proc/self/clear_refs", "5")
 end
 
+--- The inodes of the machine's TCP sockets, as a set (the tenth field of /proc/net/tcp*).
+function S.tcp_inodes()
+  local set = {}
+  for _, table_file in ipairs({ "/proc/net/tcp", "/proc/net/tcp6" }) do
+    for line in (S.read(table_file) or ""):gmatch("[^\n]+") do
+      local inode = line:match("^%s*%d+:%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+%S+%s+(%d+)")
+      if inode then set[inode] = true end
+    end
+  end
+  return set
+end
+
+--- What a leak would leave open in this process: TCP connections and files (not pipes,
+--- event descriptors or the socketpairs libraries keep or close on their own threads).
+function S.open_resources()
+  local tcp = S.tcp_inodes()
+  local n = 0
+  for target in sh("for f in /proc/$PPID/fd/*; do readlink $f; done"):gmatch("[^\n]+") do
+    local inode = target:match("^socket:%[(%d+)%]$")
+    if (inode and tcp[inode]) or (target:find("^/") and target ~= "/dev/null") then n = n + 1 end
+  end
+  return n
+end
+
 --- Open file descriptors of this process (the shell popen starts is its child: $PPID).
 function S.fd_count()
   local n = tonumber(sh("ls -A /proc/$PPID/fd | wc -l"))

@@ -18,7 +18,7 @@ function Error.__tostring(e)
   return table.concat(parts)
 end
 
---- kind: "http", "network", "timeout", "io", "decode", "aborted" or "limit".
+--- kind: "http", "network", "timeout", "io", "decode", "aborted", "limit" or "invalid".
 function M.new(kind, message, fields)
   local e = fields or {}
   e.kind, e.message = kind, message

@@ -23,7 +23,8 @@ local function options(extra)
   return s
 end
 
-local UPLOAD = options({ "file", "purpose", "expiry", "visibility", "file_name", "content_type", "progress" })
+local UPLOAD = options({ "file", "purpose", "expiry", "visibility", "file_name", "content_type", "progress",
+  "validate" })
 local LIST = options({ "page", "page_size", "include_total", "sample_type", "source", "search",
   "purpose", "mimetypes" })
 local BY_ID = options({ "file_id" })
@@ -72,7 +73,7 @@ local function download_progress(fn)
 end
 
 --- upload{ file = path | {file_name=, content=}, purpose?, expiry?, visibility?, file_name?,
----         content_type?, progress?, timeout_ms?, headers?, retry? }
+---         content_type?, progress?, validate?, timeout_ms?, headers?, retry? }
 function M.upload(ctx, opts)
   local F = "upload"
   check.arg(F, 1, opts, "table")
@@ -117,6 +118,15 @@ function M.upload(ctx, opts)
   if size > ctx.max_upload_bytes then
     return nil, errors.new("limit", ("%s is %d bytes, over the limit of %d bytes")
       :format(part.filename, size, ctx.max_upload_bytes))
+  end
+  if check.option(F, 1, opts, "validate", "boolean") then
+    local jsonl = require("mistralai.jsonl")
+    local _, problems
+    if part.path then _, problems = jsonl.check_file(part.path) else _, problems = jsonl.check_string(part.data) end
+    if problems then
+      return nil, errors.new("invalid", part.filename .. " is not valid JSON Lines: " .. jsonl.describe(problems),
+        { problems = problems })
+    end
   end
 
   -- Part order as the official TypeScript SDK sends it: file, expiry, purpose, visibility.

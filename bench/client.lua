@@ -1,0 +1,53 @@
+-- The rock's side of the benchmarks: one workload per run, timed inside the process.
+--   lua5.4|luajit bench/client.lua WORKLOAD ARGS...   (MISTRAL_SERVER_URL, MISTRAL_API_KEY)
+-- Prints "seconds <wall seconds of the workload>" and what it checked.
+local mistralai = require("mistralai")
+local core = require("mistralai.core")
+
+local workload = arg[1]
+local client = mistralai.new{ max_upload_bytes = 4 * 1024 * 1024 * 1024, retry = false }
+
+local function timed(fn)
+  local t0 = core.now()
+  local a, b = fn()
+  io.write(("seconds %.6f\n"):format(core.now() - t0))
+  return a, b
+end
+
+if workload == "upload" then          -- upload PATH
+  local f = timed(function() return assert(client.files.upload{ file = arg[2], purpose = "batch" }) end)
+  io.write("id ", f.id, "\nbytes ", ("%d"):format(f.bytes), "\n")
+elseif workload == "download" then    -- download ID OUTPUT
+  timed(function() return assert(client.files.download(arg[2], { output = arg[3] })) end)
+elseif workload == "retrieve" then    -- retrieve ID COUNT (after one warm-up call)
+  assert(client.files.retrieve(arg[2]))
+  timed(function()
+    for _ = 1, tonumber(arg[3]) do assert(client.files.retrieve(arg[2])) end
+  end)
+elseif workload == "list" then        -- list SEARCH PAGE_SIZE
+  assert(client.files.list{ page_size = 1 })
+  local n = 0
+  timed(function()
+    for _ in client.files.each{ search = arg[2], page_size = tonumber(arg[3]) } do n = n + 1 end
+  end)
+  io.write("files ", n, "\n")
+elseif workload == "concurrent" or workload == "sequential" then  -- PATH...
+  local paths = { table.unpack and table.unpack(arg, 2) or unpack(arg, 2) } -- luacheck: ignore 143
+  local fns = {}
+  for i, path in ipairs(paths) do
+    fns[i] = function() return assert(client.files.upload{ file = path, purpose = "batch" }) end
+  end
+  timed(function()
+    if workload == "concurrent" then
+      local results = client:gather(fns, { concurrency = #fns })
+      for i = 1, #fns do assert(results[i][1], tostring(results[i][2])) end
+    else
+      for _, fn in ipairs(fns) do fn() end
+    end
+  end)
+elseif workload == "baseline" then    -- the interpreter with the rock loaded, nothing else
+  timed(function() end)
+else
+  error("unknown workload " .. tostring(workload))
+end
+client:close()

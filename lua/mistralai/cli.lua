@@ -1,0 +1,357 @@
+--- mistral-files: the command line on the rock. main(argv) returns the exit status:
+--- 0 success, 1 a failure (one line on stderr), 2 a usage error.
+local mistralai = require("mistralai")
+local encode = require("mistralai.encode")
+local jsonl = require("mistralai.jsonl")
+local cjson = require("cjson.safe")
+
+local M = {}
+
+local USAGE = [[
+Usage: mistral-files [--server-url URL] [--api-key-env NAME] [--quiet] COMMAND [ARGS]
+
+Commands:
+  upload FILE...   upload files ("-" reads stdin)
+  ls               list files
+  info ID          show a file's metadata
+  download ID      download a file's content
+  rm ID...         delete files
+  url ID           print a signed URL that serves the file without the key
+  validate FILE... check JSON Lines files for fine-tuning
+
+Options:
+  --server-url URL     the API (default: $MISTRAL_SERVER_URL, else https://api.mistral.ai)
+  --api-key-env NAME   the environment variable that holds the key (default MISTRAL_API_KEY)
+  --quiet              no progress bars
+  --help               this help; COMMAND --help for a command's
+  --version            the version
+]]
+
+-- Each command: its usage, its options (flag: no value; value; list: repeatable), its
+-- argument count.
+local COMMANDS = {
+  upload = { args = "1+", usage = [[
+Usage: mistral-files upload FILE... [--purpose P] [--visibility V] [--expiry HOURS] [--name NAME] [--validate]
+  Uploads each FILE ("-" reads stdin) and prints its id, name and size.
+  --purpose P        fine-tune, batch, ocr (sent as given)
+  --visibility V     workspace (default) or user
+  --expiry HOURS     the file expires after this many hours
+  --name NAME        the file name to store (one file only)
+  --validate         check each file is valid JSON Lines before sending it
+]], options = { purpose = "value", visibility = "value", expiry = "value", name = "value", validate = "flag" } },
+  ls = { args = "0", usage = [[
+Usage: mistral-files ls [--purpose P] [--search S] [--source S] [--sample-type T]
+                        [--page N --page-size N | --all] [--json]
+  Lists files: a table (id, file name, size, purpose, created), or JSON lines with --json.
+  --source and --sample-type may be given more than once. --all lists every page.
+]], options = { purpose = "value", search = "value", source = "list", ["sample-type"] = "list", page = "value",
+    ["page-size"] = "value", all = "flag", json = "flag" } },
+  info = { args = "1", usage = [[
+Usage: mistral-files info ID [--json]
+  Shows a file's metadata.
+]], options = { json = "flag" } },
+  download = { args = "1", usage = [[
+Usage: mistral-files download ID [-o PATH] [--force]
+  Downloads a file's content: to PATH, to stdout with -o -, or else to the file's own name in
+  the current folder, which is never overwritten without --force.
+]], options = { o = "value", output = "value", force = "flag" } },
+  rm = { args = "1+", usage = [[
+Usage: mistral-files rm ID...
+  Deletes files.
+]], options = {} },
+  url = { args = "1", usage = [[
+Usage: mistral-files url ID [--expiry HOURS]
+  Prints a signed URL that serves the file without the key (expiry 1-168 hours, default 24).
+]], options = { expiry = "value" } },
+  validate = { args = "1+", usage = [[
+Usage: mistral-files validate FILE...
+  Checks that each file is JSON Lines as fine-tuning needs it: valid UTF-8, one JSON object
+  per line, not empty. Reports the first bad lines by number.
+]], options = {} },
+}
+
+local GLOBAL = { ["server-url"] = "value", ["api-key-env"] = "value", quiet = "flag", help = "flag", version = "flag" }
+
+local Usage = {}  -- raised for usage errors
+
+local function usage_error(msg) error(setmetatable({ msg = msg }, Usage), 0) end
+
+-- Splits argv into global options, the command, its options and its arguments.
+local function parse(argv)
+  local global, opts, args, command = {}, {}, {}, nil
+  local i, only_args = 1, false
+  while i <= #argv do
+    local a = argv[i]
+    if only_args or a == "-" or a:sub(1, 1) ~= "-" then
+      if command == nil then command = a else args[#args + 1] = a end
+    elseif a == "--" then
+      only_args = true
+    else
+      local name, value = a:match("^%-%-?([^=]+)=(.*)$")
+      name = name or a:gsub("^%-%-?", "")
+      local spec = command and (name == "help" and "flag" or COMMANDS[command].options[name])
+      local target = opts
+      if not spec and GLOBAL[name] then spec, target = GLOBAL[name], global end
+      if not spec then usage_error("unknown option " .. a .. (command and (" for " .. command) or "")) end
+      if spec == "flag" then
+        if value then usage_error(a .. " takes no value") end
+        target[name] = true
+      else
+        if not value then
+          i = i + 1
+          value = argv[i]
+          if value == nil then usage_error(a .. " needs a value") end
+        end
+        if spec == "list" then
+          target[name] = target[name] or {}
+          table.insert(target[name], value)
+        else
+          target[name] = value
+        end
+      end
+    end
+    if command and not COMMANDS[command] then usage_error("unknown command " .. command) end
+    i = i + 1
+  end
+  return global, command, opts, args
+end
+
+local function human(bytes)
+  if bytes == nil then return "?" end
+  local units = { "B", "KiB", "MiB", "GiB", "TiB" }
+  local n, u = bytes, 1
+  while n >= 1024 and u < #units do n, u = n / 1024, u + 1 end
+  return u == 1 and ("%d B"):format(n) or ("%.1f %s"):format(n, units[u])
+end
+
+local function whole(name, value, min, max)
+  local n = tonumber(value)
+  if not n or n ~= math.floor(n) or n < min or (max and n > max) then
+    local range = max and (" from " .. min .. " to " .. max) or (" >= " .. min)
+    usage_error(("--%s must be a whole number%s"):format(name, range))
+  end
+  return n
+end
+
+local function stderr_is_terminal()
+  local ok, how, code = os.execute("test -t 2")
+  if type(ok) == "number" then return ok == 0 end
+  return ok == true and how == "exit" and code == 0
+end
+
+-- A progress bar on stderr, redrawn in place: bytes, percent, rate, time left.
+local function progress_bar(label)
+  local now = require("mistralai.core").now
+  local started = now()
+  local width = 24
+  return function(done, total)
+    local elapsed = math.max(now() - started, 1e-6)
+    local rate = done / elapsed
+    local line
+    if total and total > 0 then
+      local fraction = math.min(done / total, 1)
+      local filled = math.floor(fraction * width + 0.5)
+      local left = rate > 0 and (total - done) / rate or 0
+      line = ("%s [%s%s] %3d%% %s / %s %s/s ETA %ds"):format(label, ("#"):rep(filled), ("."):rep(width - filled),
+        math.floor(fraction * 100), human(done), human(total), human(rate), math.floor(left + 0.5))
+    else
+      line = ("%s %s %s/s"):format(label, human(done), human(rate))
+    end
+    io.stderr:write("\r", line, "\27[K")
+    if total and done >= total then io.stderr:write("\n") end
+    io.stderr:flush()
+  end
+end
+
+local function fail(err)
+  local msg = type(err) == "table" and err.message or tostring(err)
+  if type(err) == "table" and err.status then msg = msg .. " (HTTP " .. err.status .. ")" end
+  io.stderr:write("mistral-files: ", msg, "\n")
+  return 1
+end
+
+local FIELDS = { "id", "object", "bytes", "created_at", "filename", "purpose", "sample_type", "num_lines",
+  "mimetype", "source", "signature", "expires_at", "visibility", "deleted" }
+
+local run = {}
+
+function run.upload(client, opts, args, show_progress)
+  if opts.name and #args > 1 then usage_error("--name is for one file only") end
+  for _, path in ipairs(args) do
+    local file, temp = path, nil
+    if path == "-" then  -- stdin goes through a temporary file, so memory stays flat
+      temp = os.tmpname()
+      local out = assert(io.open(temp, "wb"))
+      while true do
+        local chunk = io.stdin:read(1024 * 1024)
+        if not chunk then break end
+        out:write(chunk)
+      end
+      out:close()
+      file = temp
+    end
+    local name = opts.name or (path == "-" and "stdin") or encode.basename(path)
+    local f, err = client.files.upload{
+      file = file, file_name = name, purpose = opts.purpose, visibility = opts.visibility,
+      expiry = opts.expiry and whole("expiry", opts.expiry, 1), validate = opts.validate,
+      progress = show_progress and progress_bar("upload " .. name) or nil,
+    }
+    if temp then os.remove(temp) end
+    if not f then return fail(err) end
+    io.stdout:write(("%s\t%s\t%s\n"):format(f.id, f.filename, human(f.bytes)))
+  end
+  return 0
+end
+
+function run.ls(client, opts)
+  if opts.all and (opts.page or opts["page-size"]) then
+    usage_error("--all lists every page: no --page or --page-size")
+  end
+  local query = { purpose = opts.purpose, search = opts.search, source = opts.source, sample_type = opts["sample-type"],
+    page_size = opts["page-size"] and whole("page-size", opts["page-size"], 1) or 100 }
+  local files = {}
+  if opts.all then
+    local ok, err = pcall(function()
+      for f in client.files.each(query) do files[#files + 1] = f end
+    end)
+    if not ok then return fail(err) end
+  else
+    query.page = opts.page and whole("page", opts.page, 0) or 0
+    local page, err = client.files.list(query)
+    if not page then return fail(err) end
+    files = page.data
+  end
+  if opts.json then
+    for _, f in ipairs(files) do io.stdout:write(cjson.encode(f), "\n") end
+    return 0
+  end
+  local rows = { { "ID", "FILENAME", "SIZE", "PURPOSE", "CREATED" } }
+  for _, f in ipairs(files) do
+    rows[#rows + 1] = { f.id, f.filename or "", human(f.bytes), f.purpose or "",
+      f.created_at and os.date("!%Y-%m-%d %H:%M", f.created_at) or "" }
+  end
+  local widths = {}
+  for _, r in ipairs(rows) do
+    for c, v in ipairs(r) do widths[c] = math.max(widths[c] or 0, #v) end
+  end
+  for _, r in ipairs(rows) do
+    local cells = {}
+    for c, v in ipairs(r) do cells[c] = c < #r and (v .. (" "):rep(widths[c] - #v)) or v end
+    io.stdout:write(table.concat(cells, "  "), "\n")
+  end
+  return 0
+end
+
+function run.info(client, opts, args)
+  local f, err = client.files.retrieve(args[1])
+  if not f then return fail(err) end
+  if opts.json then
+    io.stdout:write(cjson.encode(f), "\n")
+    return 0
+  end
+  for _, k in ipairs(FIELDS) do
+    if f[k] ~= nil then io.stdout:write(("%-12s %s\n"):format(k, tostring(f[k]))) end
+  end
+  return 0
+end
+
+function run.download(client, opts, args, show_progress)
+  local output = opts.o or opts.output
+  if output == "-" then
+    local ok, err = client.files.download(args[1], { sink = function(chunk) io.stdout:write(chunk) end })
+    if not ok then return fail(err) end
+    return 0
+  end
+  if not output then  -- the file's own name, and never a path that leaves the current folder
+    local f, err = client.files.retrieve(args[1])
+    if not f then return fail(err) end
+    output = encode.basename(f.filename or "")
+    if output == "" or output == "." or output == ".." then output = args[1] end
+  end
+  if not opts.force and io.open(output, "rb") then
+    return fail(output .. " exists; --force overwrites it")
+  end
+  local ok, err = client.files.download(args[1], { output = output,
+    progress = show_progress and progress_bar("download " .. output) or nil })
+  if not ok then return fail(err) end
+  io.stdout:write(output, "\n")
+  return 0
+end
+
+function run.rm(client, _, args)
+  local status = 0
+  for _, id in ipairs(args) do
+    local d, err = client.files.delete(id)
+    if d then io.stdout:write("deleted ", id, "\n") else status = fail(err) end
+  end
+  return status
+end
+
+function run.url(client, opts, args)
+  local u, err = client.files.get_signed_url(args[1], { expiry = opts.expiry and whole("expiry", opts.expiry, 1, 168) })
+  if not u then return fail(err) end
+  io.stdout:write(u.url, "\n")
+  return 0
+end
+
+function run.validate(_, _, args)
+  local status = 0
+  for _, path in ipairs(args) do
+    local lines, problems = jsonl.check_file(path)
+    if lines == nil then
+      status = fail("cannot read " .. path .. ": " .. tostring(problems))
+    elseif problems then
+      status = 1
+      for _, p in ipairs(problems) do
+        io.stdout:write(("%s:%d: %s\n"):format(path, p.line, p.reason))
+      end
+    else
+      io.stdout:write(("%s: ok, %d lines\n"):format(path, lines))
+    end
+  end
+  return status
+end
+
+local function count_ok(spec, n)
+  if spec == "0" then return n == 0 end
+  if spec == "1" then return n == 1 end
+  return n >= 1
+end
+
+--- Runs the command line argv (a list of strings). Returns the exit status.
+function M.main(argv)
+  local ok, status = pcall(function()
+    local global, command, opts, args = parse(argv)
+    if global.version then
+      io.stdout:write("mistral-files ", mistralai._VERSION, "\n")
+      return 0
+    end
+    if command == nil then
+      io.stdout:write(USAGE)
+      return global.help and 0 or 2
+    end
+    local spec = COMMANDS[command]
+    if opts.help or global.help then
+      io.stdout:write(spec.usage)
+      return 0
+    end
+    if not count_ok(spec.args, #args) then usage_error("wrong number of arguments for " .. command) end
+    local client
+    if command ~= "validate" then
+      local key_env = global["api-key-env"] or "MISTRAL_API_KEY"
+      client = mistralai.new{ api_key = os.getenv(key_env) or "", server_url = global["server-url"] }
+    end
+    local show_progress = not global.quiet and stderr_is_terminal()
+    local code = run[command](client, opts, args, show_progress)
+    if client then client:close() end
+    return code
+  end)
+  if ok then return status end
+  if getmetatable(status) == Usage then
+    io.stderr:write("mistral-files: ", status.msg, "\n", "Try 'mistral-files --help'.\n")
+    return 2
+  end
+  return fail(status)
+end
+
+return M
