@@ -73,7 +73,7 @@ test-all: deps lint
 	done
 
 lint: deps
-	luacheck -q lua spec examples
+	luacheck -q lua spec examples bin fuzz bench
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --std=c99 csrc
 

@@ -48,6 +48,7 @@ build = {
     ["mistralai.resty"] = "lua/mistralai/resty.lua",
     ["mistralai.retry"] = "lua/mistralai/retry.lua",
     ["mistralai.tasks"] = "lua/mistralai/tasks.lua",
+    ["mistralai.types"] = "lua/mistralai/types.lua",
     ["mistralai.version"] = "lua/mistralai/version.lua",
     ["mistralai.server"] = "lua/mistralai/server/init.lua",
     ["mistralai.server.handlers"] = "lua/mistralai/server/handlers.lua",

@@ -32,11 +32,13 @@ elseif workload == "list" then        -- list SEARCH PAGE_SIZE
   end)
   io.write("files ", n, "\n")
 elseif workload == "concurrent" or workload == "sequential" then  -- PATH...
-  local paths = { table.unpack and table.unpack(arg, 2) or unpack(arg, 2) } -- luacheck: ignore 143
+  local unpack = table.unpack or unpack -- luacheck: ignore 143
+  local paths = { unpack(arg, 2) }
   local fns = {}
   for i, path in ipairs(paths) do
     fns[i] = function() return assert(client.files.upload{ file = path, purpose = "batch" }) end
   end
+  assert(#paths > 0, "no files to upload")
   timed(function()
     if workload == "concurrent" then
       local results = client:gather(fns, { concurrency = #fns })

@@ -33,7 +33,8 @@ local random_value
 local function random_table(depth)
   local t = {}
   for _ = 1, math.random(0, 3) do
-    if math.random() < 0.5 then t[#t + 1] = random_value(depth + 1) else t[random_string()] = random_value(depth + 1) end
+    if math.random() < 0.5 then t[#t + 1] = random_value(depth + 1)
+    else t[random_string()] = random_value(depth + 1) end
   end
   return t
 end
@@ -83,13 +84,17 @@ local HEADERS = { host = true, authorization = true, accept = true, ["user-agent
   ["content-type"] = true }
 
 local function check_request(op, got, opts)
-  if got.method ~= "GET" and got.method ~= "POST" and got.method ~= "DELETE" then return violation("method", op, got.method) end
+  if got.method ~= "GET" and got.method ~= "POST" and got.method ~= "DELETE" then
+    return violation("method", op, got.method)
+  end
   local path, query = got.uri:match("^([^?]*)%??(.*)$")
   local rest = path:match("^/_local/echo/v1/files(.*)$")
   if not rest then return violation("path " .. got.uri, op) end
   if rest ~= "" then
     local seg, action = rest:match("^/([^/]+)(.*)$")
-    if not seg or not seg:find(URL_CHARS) or seg == "." or seg == ".." then return violation("id segment " .. rest, op) end
+    if not seg or not seg:find(URL_CHARS) or seg == "." or seg == ".." then
+      return violation("id segment " .. rest, op)
+    end
     if action ~= "" and action ~= "/content" and action ~= "/url" then return violation("action " .. action, op) end
   end
   for pair in query:gmatch("[^&]+") do

@@ -15,6 +15,8 @@ for _, k in ipairs({ "api_key", "server_url", "timeout_ms", "headers", "retry", 
   OPTIONS[k] = true
 end
 
+M.OPTIONS = OPTIONS
+
 local contexts = setmetatable({}, { __mode = "k" })  -- client -> its private context
 
 local Client = {}

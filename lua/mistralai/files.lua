@@ -32,6 +32,10 @@ local DOWNLOAD = options({ "file_id", "output", "sink", "progress" })
 local SIGNED_URL = options({ "file_id", "expiry" })
 local FILE_TABLE = set({ "file_name", "content", "content_type" })
 
+--- Each operation's option names (checked against the LuaLS annotations by a spec).
+M.OPTIONS = { upload = UPLOAD, list = LIST, each = LIST, retrieve = BY_ID, delete = BY_ID, download = DOWNLOAD,
+  get_signed_url = SIGNED_URL }
+
 local function check_call_options(fname, n, opts)
   check.integer(fname, n, opts, "timeout_ms", 1)
   check.headers(fname, n, opts, "headers")
@@ -58,18 +62,31 @@ local function json_call(ctx, spec, opts)
   return decoded(res)
 end
 
--- A progress callback of the API's shape (done, total) over the core's four counts.
-local function upload_progress(fn, size)
-  if fn == nil then return nil end
-  return function(_, _, sent, to_send)
-    local overhead = (to_send or size) - size  -- multipart framing and the other fields
-    return fn(math.max(0, math.min(size, sent - overhead)), size)
+-- A progress callback of the API's shape, (done, total), over the core's four counts
+-- (received, to receive, sent, to send). Returns the core's callback and a function that
+-- makes the final call, unless the last call already said the transfer was complete.
+local function progress_of(fn, pick)
+  if fn == nil then return nil, function() end end
+  local last_done, last_total
+  local function report(done, total)
+    last_done, last_total = done, total
+    return fn(done, total)
   end
+  return function(...) return report(pick(...)) end,
+    function(done, total)
+      if done ~= last_done or total ~= last_total then report(done, total) end
+    end
+end
+
+local function upload_progress(fn, size)
+  return progress_of(fn, function(_, _, sent, to_send)
+    local overhead = (to_send or size) - size  -- multipart framing and the other fields
+    return math.max(0, math.min(size, sent - overhead)), size
+  end)
 end
 
 local function download_progress(fn)
-  if fn == nil then return nil end
-  return function(received, to_receive) return fn(received, to_receive) end
+  return progress_of(fn, function(received, to_receive) return received, to_receive end)
 end
 
 --- upload{ file = path | {file_name=, content=}, purpose?, expiry?, visibility?, file_name?,
@@ -134,11 +151,11 @@ function M.upload(ctx, opts)
   if expiry then parts[#parts + 1] = { name = "expiry", data = ("%d"):format(expiry) } end
   if purpose then parts[#parts + 1] = { name = "purpose", data = purpose } end
   parts[#parts + 1] = { name = "visibility", data = visibility }
+  local on_progress, finish = upload_progress(progress, size)
   local f, err, response = json_call(ctx, {
-    method = "POST", path = "/v1/files", parts = parts, idempotent = false,
-    progress = upload_progress(progress, size),
+    method = "POST", path = "/v1/files", parts = parts, idempotent = false, progress = on_progress,
   }, opts)
-  if f and progress then progress(size, size) end
+  if f then finish(size, size) end
   return f, err, response
 end
 
@@ -252,13 +269,14 @@ function M.download(ctx, a, b)
   local progress = check.option(F, n, opts, "progress", "function")
   if output == "" then check.argerror(F, n, "option 'output' must not be empty") end
   if output and sink then check.argerror(F, n, "options 'output' and 'sink' exclude each other") end
+  local on_progress, finish = download_progress(progress)
   local res, err = http.call(ctx, {
     method = "GET", path = path .. "/content", accept = "application/octet-stream",
     expect_type = "application/octet-stream", idempotent = true,
-    output = output, sink = sink, progress = download_progress(progress),
+    output = output, sink = sink, progress = on_progress,
   }, opts)
   if not res then return nil, err end
-  if progress then progress(res.received, res.received) end
+  finish(res.received, res.received)
   if output or sink then return true, nil, response_of(res) end
   return res.body, nil, response_of(res)
 end

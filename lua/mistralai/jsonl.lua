@@ -18,39 +18,36 @@ local function problem(line)
   return nil
 end
 
+-- Checks the lines an iterator gives: their count, and up to MAX_PROBLEMS problems or nil.
+local function check_lines(next_line)
+  local problems, n = {}, 0
+  for line in next_line do
+    n = n + 1
+    local why = problem((line:gsub("\r$", "")))
+    if why then
+      problems[#problems + 1] = { line = n, reason = why }
+      if #problems >= MAX_PROBLEMS then break end
+    end
+  end
+  if n == 0 then problems[1] = { line = 0, reason = "the file is empty" } end
+  return n, #problems > 0 and problems or nil
+end
+
 --- Checks the file at path. Returns the number of lines and nil when it is valid; else the
 --- number of lines read and a list of up to 10 { line = n, reason = ... } (more may exist),
 --- or nil and a message when the file cannot be read.
 function M.check_file(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
-  local problems, n = {}, 0
-  for line in f:lines() do
-    n = n + 1
-    local why = problem((line:gsub("\r$", "")))
-    if why then
-      problems[#problems + 1] = { line = n, reason = why }
-      if #problems >= MAX_PROBLEMS then break end
-    end
-  end
+  local n, problems = check_lines(f:lines())
   f:close()
-  if n == 0 then problems[1] = { line = 0, reason = "the file is empty" } end
-  return n, #problems > 0 and problems or nil
+  return n, problems
 end
 
 --- The same for content in memory.
 function M.check_string(s)
-  local problems, n = {}, 0
-  for line in (s .. (s:sub(-1) == "\n" and "" or "\n")):gmatch("([^\n]*)\n") do
-    n = n + 1
-    local why = problem((line:gsub("\r$", "")))
-    if why then
-      problems[#problems + 1] = { line = n, reason = why }
-      if #problems >= MAX_PROBLEMS then break end
-    end
-  end
-  if #s == 0 then n, problems[1] = 0, { line = 0, reason = "the file is empty" } end
-  return n, #problems > 0 and problems or nil
+  if s == "" then return check_lines(function() return nil end) end
+  return check_lines((s:sub(-1) == "\n" and s or s .. "\n"):gmatch("([^\n]*)\n"))
 end
 
 --- One readable line for a list of problems: "line 3: invalid JSON: ...; line 7: ...".

@@ -1,0 +1,53 @@
+-- mistral-files on a real terminal (tmux): the progress bar draws, redraws in place, and
+-- finishes at 100%.
+local support = require("support")
+
+describe("mistral-files on a terminal", function()
+  it("draws a progress bar while downloading and finishes it", function()
+    local dir = support.tmpdir()
+    local root = support.sh("pwd"):gsub("%s+$", "")
+    local lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
+    local c = support.client()
+    local f = assert(c.files.upload{ file = { file_name = "tty.bin", content = ("t"):rep(3 * 1024 * 1024) } })
+    c:close()
+    support.reset()
+    support.fault{ kind = "trickle", rate = 1024 * 1024, method = "GET", path = "/v1/files/" .. f.id .. "/content" }
+    local session = "mistralai-" .. os.time() .. "-" .. math.random(1e6)
+    local command = ("cd '%s' && env LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s/build/%s/?.so;;' "
+      .. "MISTRAL_SERVER_URL='%s' MISTRAL_API_KEY='%s' %s '%s/bin/mistral-files' download %s -o out.bin; "
+      .. "echo EXIT=$?; sleep 60"):format(dir, root, root, root, lua, support.url, support.api_key, lua, root, f.id)
+    support.sh(("tmux new-session -d -s %s -x 160 -y 12 %q"):format(session, command))
+    local function screen() return support.sh("tmux capture-pane -p -t " .. session) end
+    local partial, final
+    for _ = 1, 3000 do  -- read the screen until the command has finished (bounded)
+      local text = screen()
+      partial = partial or text:match("download out%.bin %[#*%.+%]%s+%d+%% [^\n]*")
+      if text:find("EXIT=%d") then
+        final = text
+        break
+      end
+    end
+    support.sh("tmux kill-session -t " .. session)
+    assert.is_string(final, "the command did not finish")
+    assert.is_string(partial, "no partial bar was seen:\n" .. final)
+    assert.matches("ETA %d+s", partial)
+    assert.matches("download out%.bin %[########################%] 100%% 3%.0 MiB / 3%.0 MiB [%d.]+ [KM]i?B/s ETA 0s", final)
+    assert.matches("\nout%.bin\n", final)
+    assert.matches("EXIT=0", final)
+    -- redrawn in place: one bar line on the screen, not one per update
+    assert.same(1, select(2, final:gsub("download out%.bin %[", "")))
+    assert.same(3 * 1024 * 1024, #support.read(dir .. "/out.bin"))
+
+    -- --quiet: the same download on the same terminal draws nothing
+    local quiet = command:gsub(" download ", " --quiet download "):gsub("out%.bin", "quiet.bin")
+    support.sh(("tmux new-session -d -s %s-q -x 160 -y 12 %q"):format(session, quiet))
+    local text
+    for _ = 1, 3000 do
+      text = support.sh("tmux capture-pane -p -t " .. session .. "-q")
+      if text:find("EXIT=%d") then break end
+    end
+    support.sh("tmux kill-session -t " .. session .. "-q")
+    assert.matches("quiet%.bin\nEXIT=0", text)
+    assert.is_false(support.has(text, "["))
+  end)
+end)
