@@ -91,6 +91,5 @@ function M.headers(fname, n, opts, key)
   return h
 end
 
-M.is_integer = is_integer
 
 return M

@@ -7,7 +7,6 @@ local M = {}
 
 local Error = {}
 Error.__index = Error
-M.Error = Error
 
 function Error.__tostring(e)
   local parts = { "mistralai: ", e.kind }

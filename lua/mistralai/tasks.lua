@@ -37,11 +37,11 @@ function M.pause(seconds)
   while core.now() < wake do coroutine.yield(wake) end
 end
 
---- Starts fn(...) as a task; on_done(ok, packed results or error) is called when it ends.
---- Returns the task, whose :cancel() stops it (its transfer is freed at once).
-function M.spawn(ctx, fn, on_done, ...)
+--- Starts fn() as a task, run at the next run_ready; on_done(ok, packed results or error) is
+--- called when it ends. Returns the task (see cancel).
+function M.spawn(ctx, fn, on_done)
   local s = scheduler(ctx)
-  local task = { co = coroutine.create(fn), on_done = on_done, args = pack(...) }
+  local task = { co = coroutine.create(fn), on_done = on_done, fresh = true }
   s.by_co[task.co] = task
   s.tasks[#s.tasks + 1] = task
   return task
@@ -57,11 +57,8 @@ local function finish(s, task, ok, result)
 end
 
 local function resume(s, task)
-  local args = task.args
-  task.args = nil
-  local out
-  if args then out = pack(coroutine.resume(task.co, unpack(args, 1, args.n)))
-  else out = pack(coroutine.resume(task.co)) end
+  task.fresh = nil
+  local out = pack(coroutine.resume(task.co))
   if coroutine.status(task.co) == "dead" then
     if out[1] then finish(s, task, true, pack(unpack(out, 2, out.n)))
     else finish(s, task, false, out[2]) end
@@ -86,7 +83,7 @@ function M.run_ready(ctx)
   local wait
   for _, task in ipairs({ unpack(s.tasks) }) do
     local w = task.waiting
-    local ready = task.args ~= nil or w == nil
+    local ready = task.fresh or w == nil
       or (type(w) == "number" and w <= now)
       or (type(w) == "userdata" and w:done())
       or (type(w) ~= "number" and type(w) ~= "userdata")
