@@ -8,7 +8,7 @@ describe("mistral-files", function()
     dir = support.tmpdir()
     lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
     root = support.sh("pwd"):gsub("%s+$", "")
-    build = os.getenv("MISTRALAI_TEST_BUILD") or ("build/" .. lua)
+    build = "build/" .. lua  -- the command as a user runs it: the regular build, no sanitizer runtime
   end)
 
   -- Runs the command in dir with the test server's URL and key; returns status, stdout, stderr.

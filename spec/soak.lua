@@ -8,9 +8,13 @@ local client = mistralai.new{ server_url = os.getenv("MISTRAL_SERVER_URL"), api_
 local function checkpoint(phase, n)
   collectgarbage()
   collectgarbage()
-  local status = io.open("/proc/self/status"):read("*a")
+  local f = assert(io.open("/proc/self/status"))
+  local status = f:read("*a")
+  f:close()
   local fds = 0
-  for _ in io.popen("ls /proc/$PPID/fd"):lines() do fds = fds + 1 end  -- the shell's parent: us
+  local ls = assert(io.popen("ls /proc/$PPID/fd"))  -- the shell's parent: us
+  for _ in ls:lines() do fds = fds + 1 end
+  ls:close()
   print(phase, n, tonumber(status:match("VmRSS:%s*(%d+)")), fds, math.floor(collectgarbage("count")))
 end
 

@@ -21,7 +21,6 @@ local contexts = setmetatable({}, { __mode = "k" })  -- client -> its private co
 
 local Client = {}
 Client.__index = Client
-M.Client = Client
 
 --- The host root: a trailing "/" or "/v1" is dropped, since every path starts with /v1.
 local function normalise_server_url(url)
