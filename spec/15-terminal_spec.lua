@@ -38,16 +38,23 @@ describe("mistral-files on a terminal", function()
     assert.same(1, select(2, final:gsub("download out%.bin %[", "")))
     assert.same(3 * 1024 * 1024, #support.read(dir .. "/out.bin"))
 
-    -- --quiet: the same download on the same terminal draws nothing
-    local quiet = command:gsub(" download ", " --quiet download "):gsub("out%.bin", "quiet.bin")
-    support.sh(("tmux new-session -d -s %s-q -x 160 -y 12 %q"):format(session, quiet))
-    local text
-    for _ = 1, 3000 do
-      text = support.sh("tmux capture-pane -p -t " .. session .. "-q")
-      if text:find("EXIT=%d") then break end
+    -- --quiet, or stdout not a terminal: the same download on the same terminal draws nothing
+    local function screen_of(variant, name)
+      support.sh(("tmux new-session -d -s %s-%s -x 160 -y 12 %q"):format(session, name, variant))
+      local text
+      for _ = 1, 3000 do
+        text = support.sh(("tmux capture-pane -p -t %s-%s"):format(session, name))
+        if text:find("EXIT=%d") then break end
+      end
+      support.sh(("tmux kill-session -t %s-%s"):format(session, name))
+      return text
     end
-    support.sh("tmux kill-session -t " .. session .. "-q")
-    assert.matches("quiet%.bin\nEXIT=0", text)
-    assert.is_false(support.has(text, "["))
+    local quiet = screen_of(command:gsub(" download ", " --quiet download "):gsub("out%.bin", "quiet.bin"), "q")
+    assert.matches("quiet%.bin\nEXIT=0", quiet)
+    assert.is_false(support.has(quiet, "["))
+    local piped = screen_of(command:gsub("out%.bin;", "piped.bin > printed.txt;"), "p")
+    assert.matches("EXIT=0", piped)
+    assert.is_false(support.has(piped, "["))
+    assert.same("piped.bin\n", support.read(dir .. "/printed.txt"))
   end)
 end)

@@ -133,8 +133,9 @@ local function whole(name, value, min, max)
   return n
 end
 
-local function stderr_is_terminal()
-  local ok, how, code = os.execute("test -t 2")
+-- Progress bars only when a person watches: stdout and stderr both terminals.
+local function on_terminal()
+  local ok, how, code = os.execute("test -t 1 && test -t 2")
   if type(ok) == "number" then return ok == 0 end
   return ok == true and how == "exit" and code == 0
 end
@@ -341,7 +342,7 @@ function M.main(argv)
       local key_env = global["api-key-env"] or "MISTRAL_API_KEY"
       client = mistralai.new{ api_key = os.getenv(key_env) or "", server_url = global["server-url"] }
     end
-    local show_progress = not global.quiet and stderr_is_terminal()
+    local show_progress = not global.quiet and on_terminal()
     local code = run[command](client, opts, args, show_progress)
     if client then client:close() end
     return code
