@@ -8,6 +8,6 @@ files["spec/hosts/nvim.lua"] = { read_globals = { "vim" } }
 files["spec/hosts/resty.lua"] = { read_globals = { "ngx" } }
 files["lua/mistralai/resty.lua"] = { read_globals = { "ngx" } }
 -- Declarations for LuaLS only: empty functions and long type lines are its form.
-files["lua/mistralai/types.lua"] = { ignore = { "211", "212", "241", "631" } }
+files["types/mistralai.lua"] = { ignore = { "211", "212", "241", "631" } }
 -- The benchmark driver's lines are report rows and shell commands.
 files["bench"] = { max_line_length = 200 }

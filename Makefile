@@ -48,7 +48,12 @@ ALL_LUA_PACKAGES := lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3
 SLOW_TAGS  := soak,big,timing
 VALGRIND   := valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
   --errors-for-leak-kinds=definite,indirect --suppressions=valgrind.supp --trace-children=no
-ASAN_LIB    = $(shell clang -print-file-name=libclang_rt.asan-x86_64.so)
+# The sanitizer and fuzzer toolchain: Debian 12's clang, and its runtime for this machine.
+CLANG_VERSION ?= 14
+CLANG      ?= clang-$(CLANG_VERSION)
+CLANG_PACKAGES := clang-$(CLANG_VERSION) libclang-rt-$(CLANG_VERSION)-dev
+ARCH       ?= $(shell uname -m)
+ASAN_LIB    = $(shell $(CLANG) -print-file-name=libclang_rt.asan-$(ARCH).so)
 ASAN_BUILD := build/asan
 
 all: $(CORE)
@@ -73,7 +78,7 @@ test-all: deps lint
 	done
 
 lint: deps
-	luacheck -q lua spec examples bin fuzz bench
+	luacheck -q lua spec examples bin fuzz bench types
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --std=c99 csrc
 
@@ -85,9 +90,9 @@ check-memory: deps all
 # The suite with the core built by clang with AddressSanitizer and UndefinedBehaviorSanitizer,
 # loaded into the stock interpreter (the runtime preloaded, since lua itself is not built so).
 check-asan: deps
-	EXTRA_PACKAGES="clang libclang-rt-14-dev" scripts/install-deps
+	EXTRA_PACKAGES="$(CLANG_PACKAGES)" scripts/install-deps
 	@mkdir -p $(ASAN_BUILD)/mistralai
-	clang -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+	$(CLANG) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  $(WARN) -fPIC $(LUA_CFLAGS) $(CURL_CFLAGS) $(SRCS) -shared -o $(ASAN_BUILD)/mistralai/core.so $(CURL_LIBS)
 	LD_PRELOAD=$(ASAN_LIB) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  MISTRALAI_TEST_BUILD=$(ASAN_BUILD) scripts/run-tests $(LUA) --exclude-tags=$(SLOW_TAGS)
@@ -108,15 +113,20 @@ bench: deps
 	lua5.4 bench/bench.lua
 	mv bench/RESULTS.tmp bench/RESULTS.md
 
-# Each fuzzer for FUZZ_SECONDS: libFuzzer on the header parser from the committed seed corpus
-# (new finds go to build/fuzz/corpus), then random option tables and ids through the Lua layer.
+# Each fuzzer for FUZZ_SECONDS: libFuzzer on the header parser and the UTF-8 checker from the
+# committed seed corpora (new finds go to build/fuzz/corpus/), then random option tables and ids
+# through the Lua layer.
 FUZZ_SECONDS ?= 60
 fuzz: deps all
-	EXTRA_PACKAGES="clang libclang-rt-14-dev" scripts/install-deps
+	EXTRA_PACKAGES="$(CLANG_PACKAGES)" scripts/install-deps
 	@mkdir -p build/fuzz/corpus
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  fuzz/headers_fuzz.c csrc/headers.c -o build/fuzz/headers_fuzz
-	build/fuzz/headers_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus fuzz/corpus/headers
+	@set -e; for target in headers utf8; do \
+	  mkdir -p build/fuzz/corpus/$$target; \
+	  $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    fuzz/$${target}_fuzz.c csrc/$$target.c -o build/fuzz/$${target}_fuzz; \
+	  build/fuzz/$${target}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build/fuzz/corpus/$$target fuzz/corpus/$$target; \
+	done
 	$(LUA) fuzz/requests.lua $(FUZZ_SECONDS)
 
 demo: deps all

@@ -29,7 +29,9 @@ build = {
   type = "builtin",
   modules = {
     ["mistralai.core"] = {
-      sources = { "csrc/buffer.c", "csrc/core.c", "csrc/headers.c", "csrc/multi.c", "csrc/transfer.c" },
+      sources = { "csrc/buffer.c", "csrc/callback.c", "csrc/core.c", "csrc/file.c", "csrc/headers.c",
+        "csrc/mime.c", "csrc/multi.c", "csrc/options.c", "csrc/output.c", "csrc/result.c", "csrc/transfer.c",
+        "csrc/utf8.c" },
       libraries = { "curl" },
       incdirs = { "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },
@@ -38,6 +40,7 @@ build = {
     ["mistralai.check"] = "lua/mistralai/check.lua",
     ["mistralai.cli"] = "lua/mistralai/cli.lua",
     ["mistralai.client"] = "lua/mistralai/client.lua",
+    ["mistralai.compat"] = "lua/mistralai/compat.lua",
     ["mistralai.encode"] = "lua/mistralai/encode.lua",
     ["mistralai.errors"] = "lua/mistralai/errors.lua",
     ["mistralai.files"] = "lua/mistralai/files.lua",
@@ -48,9 +51,9 @@ build = {
     ["mistralai.resty"] = "lua/mistralai/resty.lua",
     ["mistralai.retry"] = "lua/mistralai/retry.lua",
     ["mistralai.tasks"] = "lua/mistralai/tasks.lua",
-    ["mistralai.types"] = "lua/mistralai/types.lua",
     ["mistralai.version"] = "lua/mistralai/version.lua",
     ["mistralai.server"] = "lua/mistralai/server/init.lua",
+    ["mistralai.server.control"] = "lua/mistralai/server/control.lua",
     ["mistralai.server.handlers"] = "lua/mistralai/server/handlers.lua",
     ["mistralai.server.multipart"] = "lua/mistralai/server/multipart.lua",
     ["mistralai.server.store"] = "lua/mistralai/server/store.lua",
@@ -58,15 +61,14 @@ build = {
   install = {
     bin = { ["mistral-files"] = "bin/mistral-files" },
   },
+  -- types/ holds the LuaLS annotations (a ---@meta file, never required): copied into the
+  -- rock's folder, for an editor's workspace.library (docs/api.md says where).
+  copy_directories = { "types" },
+  -- Overrides merge into the table above: only what differs on Windows.
   platforms = {
     windows = {
       modules = {
-        ["mistralai.core"] = {
-          sources = { "csrc/buffer.c", "csrc/core.c", "csrc/headers.c", "csrc/multi.c", "csrc/transfer.c" },
-          libraries = { "libcurl", "ws2_32" },
-          incdirs = { "$(CURL_INCDIR)" },
-          libdirs = { "$(CURL_LIBDIR)" },
-        },
+        ["mistralai.core"] = { libraries = { "libcurl", "ws2_32" } },
       },
     },
   },

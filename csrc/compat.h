@@ -9,6 +9,8 @@
 
 #if LUA_VERSION_NUM == 501
 #define mx_rawlen(L, i) lua_objlen((L), (i))
+#define mx_absindex(L, i) \
+  (((i) > 0 || (i) <= LUA_REGISTRYINDEX) ? (i) : lua_gettop(L) + (i) + 1)
 
 static inline void mx_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
   luaL_checkstack(L, nup, "too many upvalues");
@@ -23,6 +25,7 @@ static inline void mx_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
 
 #else
 #define mx_rawlen(L, i) lua_rawlen((L), (i))
+#define mx_absindex lua_absindex
 #define mx_setfuncs luaL_setfuncs
 #endif
 

@@ -1,26 +1,10 @@
 /* mistralai.core: libcurl for the mistralai rock. It moves bytes (HTTP, multipart, files,
- * sinks); lua/mistralai/ speaks the API. */
-#include <time.h>
-#ifdef _WIN32
-#include <windows.h>
-#endif
-
-#include "core.h"
-
-int mx_file_size(lua_State *L);
-
-double mx_now(void) {
-#ifdef _WIN32
-  LARGE_INTEGER count, frequency;
-  QueryPerformanceCounter(&count);
-  QueryPerformanceFrequency(&frequency);
-  return (double)count.QuadPart / (double)frequency.QuadPart;
-#else
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-#endif
-}
+ * sinks); lua/mistralai/ speaks the API. This file registers the functions and the two
+ * classes: multi.c drives transfers, transfer.c runs one request with the other files' help. */
+#include "clock.h"
+#include "multi.h"
+#include "transfer.h"
+#include "utf8.h"
 
 /* core.now() -> seconds on a monotonic clock */
 static int core_now(lua_State *L) {
@@ -31,7 +15,8 @@ static int core_now(lua_State *L) {
 /* core.sleep(seconds): blocks the thread; used between retries by blocking clients. */
 static int core_sleep(lua_State *L) {
   double s = luaL_checknumber(L, 1);
-  if (s <= 0) return 0;
+  if (!(s > 0)) return 0;
+  if (s > 86400) s = 86400;
 #ifdef _WIN32
   Sleep((DWORD)(s * 1000));
 #else
@@ -45,32 +30,14 @@ static int core_sleep(lua_State *L) {
   return 0;
 }
 
-/* core.utf8_error(s) -> nil when s is valid UTF-8 (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), else the 1-based position of the first byte that is not. */
+/* core.utf8_error(s) -> nil when s is valid UTF-8, else the 1-based position of the first
+ * byte that is not. */
 static int core_utf8_error(lua_State *L) {
-  size_t len, i = 0;
-  const unsigned char *s = (const unsigned char *)luaL_checklstring(L, 1, &len);
-  while (i < len) {
-    unsigned char c = s[i];
-    size_t n, k;
-    unsigned long cp;
-    if (c < 0x80) { i++; continue; }
-    if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-    else break;
-    if (len - i <= n) break;
-    for (k = 1; k <= n; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) break;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (k <= n) break;
-    if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-      break;
-    i += n + 1;
-  }
-  if (i >= len) lua_pushnil(L);
-  else lua_pushinteger(L, (lua_Integer)i + 1);
+  size_t len, valid;
+  const char *s = luaL_checklstring(L, 1, &len);
+  valid = mx_utf8_valid_prefix((const unsigned char *)s, len);
+  if (valid == len) lua_pushnil(L);
+  else lua_pushinteger(L, (lua_Integer)valid + 1);
   return 1;
 }
 
@@ -83,7 +50,6 @@ int luaopen_mistralai_core(lua_State *L) {
   static const luaL_Reg functions[] = {
     {"now", core_now},
     {"sleep", core_sleep},
-    {"file_size", mx_file_size},
     {"utf8_error", core_utf8_error},
     {"curl_version", core_curl_version},
     {NULL, NULL}};

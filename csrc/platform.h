@@ -11,12 +11,17 @@
 #include <process.h>
 #define mx_open _open
 #define mx_close _close
+#define mx_read(fd, p, n) _read((fd), (p), (unsigned)(n))
+#define mx_lseek _lseeki64
 #define mx_unlink _unlink
 #define mx_getpid _getpid
-#define MX_O_NONBLOCK 0 /* no FIFOs to block on: the type check comes first anyway */
+#define MX_O_NONBLOCK 0 /* no FIFOs to block on */
 #define MX_O_BINARY _O_BINARY
+#define MX_O_CLOEXEC _O_NOINHERIT
 typedef struct _stat64 mx_stat_t;
 #define mx_stat _stat64
+#define mx_fstat _fstat64
+#define mx_clear_nonblock(fd) ((void)(fd))
 #ifndef S_ISDIR
 #define S_ISDIR(m) (((m) & _S_IFMT) == _S_IFDIR)
 #endif
@@ -27,12 +32,18 @@ typedef struct _stat64 mx_stat_t;
 #include <unistd.h>
 #define mx_open open
 #define mx_close close
+#define mx_read read
+#define mx_lseek lseek
 #define mx_unlink unlink
 #define mx_getpid getpid
 #define MX_O_NONBLOCK O_NONBLOCK
 #define MX_O_BINARY 0
+#define MX_O_CLOEXEC O_CLOEXEC
 typedef struct stat mx_stat_t;
 #define mx_stat stat
+#define mx_fstat fstat
+/* A regular file reads the same either way; cleared so no later read can see EAGAIN. */
+#define mx_clear_nonblock(fd) ((void)fcntl((fd), F_SETFL, fcntl((fd), F_GETFL) & ~O_NONBLOCK))
 #endif
 
 #endif

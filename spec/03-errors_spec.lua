@@ -63,7 +63,8 @@ describe("errors", function()
       { "list", { { page_size = -3 } }, "bad argument #1 to 'list' (option 'page_size' must be a whole number >= 0, got -3)" },
       { "list", { { sample_type = { 1 } } }, "bad argument #1 to 'list' (option 'sample_type' item 1 must be a string)" },
       { "list", { { include_total = "yes" } }, "bad argument #1 to 'list' (option 'include_total' must be a boolean, got string)" },
-      { "list", { { timeout_ms = 0 } }, "bad argument #1 to 'list' (option 'timeout_ms' must be a whole number >= 1, got 0)" },
+      { "list", { { timeout_ms = 0 } }, "bad argument #1 to 'list' (option 'timeout_ms' must be a whole number from 1 to 2147483647, got 0)" },
+      { "list", { { timeout_ms = 1e300 } }, "bad argument #1 to 'list' (option 'timeout_ms' must be a whole number from 1 to 2147483647, got 1e+300)" },
       { "list", { { retry = { bogus = 1 } } }, "bad argument #1 to 'list' (unknown option 'retry.bogus')" },
       { "each", { { page_size = 0 } }, "bad argument #1 to 'each' (option 'page_size' must be at least 1 to iterate)" },
       { "retrieve", { nil }, "bad argument #1 to 'retrieve' (file_id must be a string, got nil)" },
@@ -104,6 +105,9 @@ describe("errors", function()
         "bad argument #1 to 'new' (option 'api_key' must be a string or a function, got number)")
       assert.has_error(function() mistralai.new{ headers = { ["X"] = "a\nb" } } end,
         "bad argument #1 to 'new' (header 'X' has CR, LF or NUL in its value)")
+      assert.has_error(function() mistralai.new{ connect_timeout_ms = 2 ^ 31 } end,
+        "bad argument #1 to 'new' (option 'connect_timeout_ms' must be a whole number from 1 to 2147483647, got "
+        .. tostring(2 ^ 31) .. ")")
       assert.has_error(function() mistralai.new{ retry = 3 } end,
         "bad argument #1 to 'new' (option 'retry' must be a table or false)")
     end)
@@ -129,6 +133,35 @@ describe("errors", function()
       assert.same("big.jsonl is 11 bytes, over the limit of 10 bytes", err.message)
       assert(c.files.upload{ file = { file_name = "ok.jsonl", content = ("x"):rep(10) } })
       c:close()
+    end)
+
+    it("limit: a file on disk over the limit is sized once and nothing reaches the server", function()
+      local c = support.client({ max_upload_bytes = 10 })
+      local path = support.write(dir .. "/big11.jsonl", ("x"):rep(11))
+      support.reset()
+      local f, err = c.files.upload{ file = path }
+      assert.is_nil(f)
+      assert.same("limit", err.kind)
+      assert.same("big11.jsonl is 11 bytes, over the limit of 10 bytes", err.message)
+      assert.same(1, err.attempts)
+      assert.same({}, support.requests())
+      c:close()
+    end)
+
+    it("io: a file that shrinks while it is sent fails as read_failed, not as a short body", function()
+      local path = support.write(dir .. "/shrinks.bin", ("s"):rep(4 * 1024 * 1024))
+      local truncated = false
+      local f, err = client.files.upload{ file = path, retry = false, progress = function()
+        if not truncated then
+          truncated = true
+          support.write(path, "")  -- truncates the file libcurl is reading
+        end
+      end }
+      assert.is_nil(f)
+      assert.is_true(truncated)
+      assert.same("io", err.kind)
+      assert.same("read_failed", err.reason)
+      assert.same("cannot read '" .. path .. "': the file shrank while it was sent", err.message)
     end)
 
     it("invalid: validate = true refuses a file that is not JSON Lines, before sending", function()

@@ -106,4 +106,38 @@ describe("concurrency", function()
     assert.is_true(yields > 10, "yielded " .. yields .. " times")
     c:close()
   end)
+
+  it("a custom loop runs an operation through the driver, as docs/hosts.md shows", function()
+    local steps = 0
+    local page, err
+    local driver = client:driver()
+    assert.is_true(driver == client:driver(), "one driver per client")
+    driver.spawn(function() return client.files.list{ page_size = 10 } end,
+      function(ok, result)
+        if ok then page, err = result[1], result[2] else page, err = nil, result end
+      end)
+    assert.is_nil(page)  -- nothing runs before the first step
+    repeat
+      local left = driver.step()
+      steps = steps + 1
+      if left > 0 then core.sleep(0.001) end
+    until left == 0
+    assert.is_nil(err)
+    assert.same("list", page.object)
+    assert.is_true(steps > 1, "stepped " .. steps .. " times")
+  end)
+
+  it("driver.cancel frees a task's transfer and ends it with the given error", function()
+    local driver = client:driver()
+    local outcome
+    support.fault{ kind = "stall", seconds = 2 }
+    local task = driver.spawn(function() return client.files.list() end,
+      function(ok, result) outcome = { ok, result } end)
+    driver.step()
+    local t0 = core.now()
+    driver.cancel(task, "stop")
+    assert.same({ false, "stop" }, outcome)
+    assert.same(0, (driver.step()))
+    assert.is_true(core.now() - t0 < 0.5)
+  end)
 end)

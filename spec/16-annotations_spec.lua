@@ -1,4 +1,4 @@
--- The LuaLS annotations (lua/mistralai/types.lua) describe the real API: every module
+-- The LuaLS annotations (types/mistralai.lua) describe the real API: every module
 -- function, client method, operation and option, and nothing that does not exist.
 local support = require("support")
 
@@ -39,7 +39,7 @@ local function fields_of(classes, name)
 end
 
 describe("LuaLS annotations", function()
-  local classes = parse(support.read("lua/mistralai/types.lua"))
+  local classes = parse(support.read("types/mistralai.lua"))
 
   it("name every module function and nothing else", function()
     local module = require("mistralai")
@@ -71,13 +71,17 @@ describe("LuaLS annotations", function()
 
   it("name every operation, for the client and for Neovim", function()
     local client = support.client()
+    local listed = {}
+    for _, op in ipairs(require("mistralai.files").OPERATIONS) do listed[op.name] = true end
+    assert.same(keys(listed), keys(client.files))
     assert.same(keys(client.files), keys(classes["mistralai.Files"].fields))
     assert.same(keys(client.files), keys(classes["mistralai.NvimFiles"].fields))
     client:close()
   end)
 
   it("name every option of every operation", function()
-    local options = require("mistralai.files").OPTIONS
+    local options = {}
+    for _, op in ipairs(require("mistralai.files").OPERATIONS) do options[op.name] = op.options end
     local class_of = { upload = "mistralai.UploadOptions", list = "mistralai.ListOptions", each = "mistralai.ListOptions",
       retrieve = "mistralai.IdOptions", delete = "mistralai.IdOptions", download = "mistralai.DownloadOptions",
       get_signed_url = "mistralai.SignedUrlOptions" }

@@ -20,6 +20,12 @@ function M.argerror(fname, n, msg)
   error(("bad argument #%d to '%s' (%s)"):format(n, fname, msg), caller_level())
 end
 
+--- Misuse that is not one argument's (a closed client, a bad api_key function's answer):
+--- "mistralai: " .. msg, raised as it is, since it may surface far from the line at fault.
+function M.misuse(msg)
+  error("mistralai: " .. msg, 0)
+end
+
 function M.arg(fname, n, v, expected)
   if type(v) ~= expected then
     M.argerror(fname, n, expected .. " expected, got " .. type(v))
@@ -42,9 +48,10 @@ function M.option(fname, n, opts, key, expected)
   return v
 end
 
-local function is_integer(v)
-  return type(v) == "number" and v == math.floor(v) and v > -math.huge and v < math.huge
-end
+local is_integer = require("mistralai.compat").is_integer
+
+--- The largest count or millisecond figure the core takes (a 32-bit long: 24 days in ms).
+M.MAX_COUNT = 2147483647
 
 --- An optional whole number in [min, max].
 function M.integer(fname, n, opts, key, min, max)

@@ -1,6 +1,7 @@
 --- mistral-files: the command line on the rock. main(argv) returns the exit status:
 --- 0 success, 1 a failure (one line on stderr), 2 a usage error.
 local mistralai = require("mistralai")
+local compat = require("mistralai.compat")
 local encode = require("mistralai.encode")
 local jsonl = require("mistralai.jsonl")
 local cjson = require("cjson.safe")
@@ -126,7 +127,7 @@ end
 
 local function whole(name, value, min, max)
   local n = tonumber(value)
-  if not n or n ~= math.floor(n) or n < min or (max and n > max) then
+  if not compat.is_integer(n) or n < min or (max and n > max) then
     local range = max and (" from " .. min .. " to " .. max) or (" >= " .. min)
     usage_error(("--%s must be a whole number%s"):format(name, range))
   end
@@ -135,9 +136,7 @@ end
 
 -- Progress bars only when a person watches: stdout and stderr both terminals.
 local function on_terminal()
-  local ok, how, code = os.execute("test -t 1 && test -t 2")
-  if type(ok) == "number" then return ok == 0 end
-  return ok == true and how == "exit" and code == 0
+  return compat.execute("test -t 1 && test -t 2")
 end
 
 -- A progress bar on stderr, redrawn in place: bytes, percent, rate, time left.

@@ -48,12 +48,12 @@ function M.new(opts)
     base = normalise_server_url(server_url),
     api_key = type(key) == "function" and key or function() return key end,
     headers = check.headers(F, 1, opts, "headers"),
-    timeout_ms = check.integer(F, 1, opts, "timeout_ms", 1),
-    connect_timeout_ms = check.integer(F, 1, opts, "connect_timeout_ms", 1) or 10000,
-    stall_bytes_per_s = check.integer(F, 1, opts, "stall_bytes_per_s", 0) or 1024,
-    stall_timeout_ms = check.integer(F, 1, opts, "stall_timeout_ms", 1000) or 30000,
+    timeout_ms = check.integer(F, 1, opts, "timeout_ms", 1, check.MAX_COUNT),
+    connect_timeout_ms = check.integer(F, 1, opts, "connect_timeout_ms", 1, check.MAX_COUNT) or 10000,
+    stall_bytes_per_s = check.integer(F, 1, opts, "stall_bytes_per_s", 0, check.MAX_COUNT) or 1024,
+    stall_timeout_ms = check.integer(F, 1, opts, "stall_timeout_ms", 1000, check.MAX_COUNT) or 30000,
     max_upload_bytes = check.integer(F, 1, opts, "max_upload_bytes", 0) or 512 * 1024 * 1024,
-    max_redirects = check.integer(F, 1, opts, "max_redirects", 0) or 5,
+    max_redirects = check.integer(F, 1, opts, "max_redirects", 0, check.MAX_COUNT) or 5,
     retry = retry.check(F, 1, opts.retry),
     debug = check.option(F, 1, opts, "debug", "function"),
     sleep = check.option(F, 1, opts, "sleep", "function"),
@@ -93,7 +93,7 @@ function Client:gather(fns, opts)
   check.known(F, 2, opts, { concurrency = true })
   local concurrency = check.integer(F, 2, opts, "concurrency", 1) or 8
   local ctx = contexts[self]
-  if ctx.closed then error("mistralai: the client is closed", 2) end
+  if ctx.closed then check.misuse("the client is closed") end
   local results, next_index, active = {}, 1, 0
   while true do
     while next_index <= #fns and active < concurrency do
@@ -111,8 +111,28 @@ function Client:gather(fns, opts)
   return results
 end
 
---- The private context of a client, for the host adapters (mistralai.nvim) of this rock.
-function M._context(client) return contexts[client] end
+--- The client's driver, for hosts that run it on an event loop of their own (mistralai.nvim,
+--- or yours: docs/hosts.md). One per client:
+---   driver.spawn(fn, on_done) -> task: runs fn() as a task in which this client's operations
+---     yield instead of blocking; on_done(true, packed results) or on_done(false, error) when
+---     it ends. The first step runs at the next driver.step().
+---   driver.step() -> tasks left, seconds until a task wants the clock (nil: only the network
+---     will move them): moves the transfers without blocking and resumes whatever can go on.
+---   driver.cancel(task, err): stops a task; its transfer is freed, on_done gets (false, err).
+function Client:driver()
+  local ctx = contexts[self]
+  if not ctx.driver then
+    ctx.driver = {
+      spawn = function(fn, on_done) return tasks.spawn(ctx, fn, on_done) end,
+      step = function()
+        if ctx.multi and not ctx.closed then ctx.multi:step(0) end
+        return tasks.run_ready(ctx)
+      end,
+      cancel = function(task, err) tasks.cancel(ctx, task, err) end,
+    }
+  end
+  return ctx.driver
+end
 
 function Client:__tostring()
   local ctx = contexts[self]

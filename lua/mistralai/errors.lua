@@ -26,6 +26,20 @@ end
 
 function M.is_error(v) return getmetatable(v) == Error end
 
+-- The error kind of each failure the core reports (docs/api.md lists the names); every
+-- other failure is "network".
+local KIND_OF_FAILURE = {
+  timed_out = "timeout",
+  cancelled = "aborted", callback_raised = "aborted", callback_refused = "aborted",
+  read_failed = "io", write_failed = "io", out_of_memory = "io",
+}
+
+--- The error for a transfer the core reports as failed (its result's `error`, {name, message}).
+function M.from_failure(failure, fields)
+  fields.reason = failure.name
+  return M.new(KIND_OF_FAILURE[failure.name] or "network", failure.message, fields)
+end
+
 -- FastAPI's validation list: "body.purpose: Input should be ..."
 local function detail_message(detail)
   if type(detail) == "string" then return detail end

@@ -2,7 +2,6 @@
 --- (misuse raises), describes its request for mistralai.http, and decodes the answer.
 --- Success returns result, nil, response ({status, headers, attempts}); failure nil, err.
 local check = require("mistralai.check")
-local core = require("mistralai.core")
 local encode = require("mistralai.encode")
 local errors = require("mistralai.errors")
 local http = require("mistralai.http")
@@ -23,21 +22,31 @@ local function options(extra)
   return s
 end
 
-local UPLOAD = options({ "file", "purpose", "expiry", "visibility", "file_name", "content_type", "progress",
-  "validate" })
 local LIST = options({ "page", "page_size", "include_total", "sample_type", "source", "search",
   "purpose", "mimetypes" })
 local BY_ID = options({ "file_id" })
-local DOWNLOAD = options({ "file_id", "output", "sink", "progress" })
-local SIGNED_URL = options({ "file_id", "expiry" })
+
+--- The operations, in one list: each one's name and option names. It drives the client's
+--- files table, the option checks, the host adapters (mistralai.nvim) and the annotation spec;
+--- a new endpoint is a row here, its function below, its annotations and its CLI command.
+M.OPERATIONS = {
+  { name = "upload", options = options({ "file", "purpose", "expiry", "visibility", "file_name", "content_type",
+    "progress", "validate" }) },
+  { name = "list", options = LIST },
+  { name = "each", options = LIST },
+  { name = "retrieve", options = BY_ID },
+  { name = "delete", options = BY_ID },
+  { name = "download", options = options({ "file_id", "output", "sink", "progress" }) },
+  { name = "get_signed_url", options = options({ "file_id", "expiry" }) },
+}
+
+local OPTIONS = {}  -- operation name -> its option set
+for _, op in ipairs(M.OPERATIONS) do OPTIONS[op.name] = op.options end
+
 local FILE_TABLE = set({ "file_name", "content", "content_type" })
 
---- Each operation's option names (checked against the LuaLS annotations by a spec).
-M.OPTIONS = { upload = UPLOAD, list = LIST, each = LIST, retrieve = BY_ID, delete = BY_ID, download = DOWNLOAD,
-  get_signed_url = SIGNED_URL }
-
 local function check_call_options(fname, n, opts)
-  check.integer(fname, n, opts, "timeout_ms", 1)
+  check.integer(fname, n, opts, "timeout_ms", 1, check.MAX_COUNT)
   check.headers(fname, n, opts, "headers")
   require("mistralai.retry").check(fname, n, opts.retry)
 end
@@ -78,8 +87,10 @@ local function progress_of(fn, pick)
     end
 end
 
-local function upload_progress(fn, size)
+-- file_size() gives the size of the file part, known once the transfer is made.
+local function upload_progress(fn, file_size)
   return progress_of(fn, function(_, _, sent, to_send)
+    local size = file_size()
     local overhead = (to_send or size) - size  -- multipart framing and the other fields
     return math.max(0, math.min(size, sent - overhead)), size
   end)
@@ -94,11 +105,11 @@ end
 function M.upload(ctx, opts)
   local F = "upload"
   check.arg(F, 1, opts, "table")
-  check.known(F, 1, opts, UPLOAD)
+  check.known(F, 1, opts, OPTIONS.upload)
   check_call_options(F, 1, opts)
   local file = opts.file
   local part = { name = "file" }
-  local size
+  local size  -- of the file part: the content's length, or the file's as the transfer found it
   if type(file) == "string" then
     if file == "" then check.argerror(F, 1, "option 'file' must not be empty") end
     part.path = file
@@ -127,22 +138,26 @@ function M.upload(ctx, opts)
   local expiry = check.integer(F, 1, opts, "expiry")
   local progress = check.option(F, 1, opts, "progress", "function")
 
-  if part.path then
-    local bytes, why = core.file_size(part.path)
-    if not bytes then return nil, errors.new("io", "cannot read " .. why) end
-    size = bytes
-  end
-  if size > ctx.max_upload_bytes then
-    return nil, errors.new("limit", ("%s is %d bytes, over the limit of %d bytes")
-      :format(part.filename, size, ctx.max_upload_bytes))
-  end
-  if check.option(F, 1, opts, "validate", "boolean") then
-    local jsonl = require("mistralai.jsonl")
-    local _, problems
-    if part.path then _, problems = jsonl.check_file(part.path) else _, problems = jsonl.check_string(part.data) end
-    if problems then
-      return nil, errors.new("invalid", part.filename .. " is not valid JSON Lines: " .. jsonl.describe(problems),
-        { problems = problems })
+  local validate = check.option(F, 1, opts, "validate", "boolean")
+
+  -- The file is opened and sized once, when the transfer is made: an over-limit or invalid
+  -- file ends the call there, before anything is sent.
+  local validated = false
+  local function on_start(t)
+    size = t:part_size(1)
+    if size > ctx.max_upload_bytes then
+      return errors.new("limit", ("%s is %d bytes, over the limit of %d bytes")
+        :format(part.filename, size, ctx.max_upload_bytes))
+    end
+    if validate and not validated then
+      validated = true
+      local jsonl = require("mistralai.jsonl")
+      local _, problems
+      if part.path then _, problems = jsonl.check_file(part.path) else _, problems = jsonl.check_string(part.data) end
+      if problems then
+        return errors.new("invalid", part.filename .. " is not valid JSON Lines: " .. jsonl.describe(problems),
+          { problems = problems })
+      end
     end
   end
 
@@ -151,9 +166,10 @@ function M.upload(ctx, opts)
   if expiry then parts[#parts + 1] = { name = "expiry", data = ("%d"):format(expiry) } end
   if purpose then parts[#parts + 1] = { name = "purpose", data = purpose } end
   parts[#parts + 1] = { name = "visibility", data = visibility }
-  local on_progress, finish = upload_progress(progress, size)
+  local on_progress, finish = upload_progress(progress, function() return size end)
   local f, err, response = json_call(ctx, {
     method = "POST", path = "/v1/files", parts = parts, idempotent = false, progress = on_progress,
+    on_start = on_start,
   }, opts)
   if f then finish(size, size) end
   return f, err, response
@@ -183,7 +199,7 @@ end
 
 local function list(ctx, opts, F)
   check.arg(F, 1, opts, "table")
-  check.known(F, 1, opts, LIST)
+  check.known(F, 1, opts, OPTIONS[F])
   check_call_options(F, 1, opts)
   local q = list_query(F, opts)
   return json_call(ctx, { method = "GET", path = "/v1/files?" .. encode.query(q), idempotent = true }, opts)
@@ -201,7 +217,7 @@ function M.each(ctx, opts)
   local F = "each"
   opts = opts or {}
   check.arg(F, 1, opts, "table")
-  check.known(F, 1, opts, LIST)
+  check.known(F, 1, opts, OPTIONS[F])
   check_call_options(F, 1, opts)
   local _, page, page_size = list_query(F, opts)
   if page_size == 0 then check.argerror(F, 1, "option 'page_size' must be at least 1 to iterate") end
@@ -231,7 +247,7 @@ function M.each(ctx, opts)
 end
 
 -- retrieve(id[, opts]) or retrieve{ file_id = id, ... }
-local function id_and_options(F, a, b, allowed)
+local function id_and_options(F, a, b)
   local id, opts
   if type(a) == "table" then
     opts, id = a, a.file_id
@@ -241,7 +257,7 @@ local function id_and_options(F, a, b, allowed)
     check.arg(F, 2, opts, "table")
   end
   local n = type(a) == "table" and 1 or 2
-  check.known(F, n, opts, allowed)
+  check.known(F, n, opts, OPTIONS[F])
   if type(id) ~= "string" then check.argerror(F, 1, "file_id must be a string, got " .. type(id)) end
   if id == "" then check.argerror(F, 1, "file_id must not be empty") end
   check_call_options(F, n, opts)
@@ -250,12 +266,12 @@ local function id_and_options(F, a, b, allowed)
 end
 
 function M.retrieve(ctx, a, b)
-  local path, opts = id_and_options("retrieve", a, b, BY_ID)
+  local path, opts = id_and_options("retrieve", a, b)
   return json_call(ctx, { method = "GET", path = path, idempotent = true }, opts)
 end
 
 function M.delete(ctx, a, b)
-  local path, opts = id_and_options("delete", a, b, BY_ID)
+  local path, opts = id_and_options("delete", a, b)
   return json_call(ctx, { method = "DELETE", path = path, idempotent = true }, opts)
 end
 
@@ -263,7 +279,7 @@ end
 --- once it is in the output file (written atomically) or given to the sink.
 function M.download(ctx, a, b)
   local F = "download"
-  local path, opts, n = id_and_options(F, a, b, DOWNLOAD)
+  local path, opts, n = id_and_options(F, a, b)
   local output = check.option(F, n, opts, "output", "string")
   local sink = check.option(F, n, opts, "sink", "function")
   local progress = check.option(F, n, opts, "progress", "function")
@@ -284,7 +300,7 @@ end
 --- get_signed_url(id[, { expiry = hours (1-168, default 24) }]) -> { url = ... }
 function M.get_signed_url(ctx, a, b)
   local F = "get_signed_url"
-  local path, opts, n = id_and_options(F, a, b, SIGNED_URL)
+  local path, opts, n = id_and_options(F, a, b)
   local expiry = check.integer(F, n, opts, "expiry", 1, 168) or 24
   return json_call(ctx, {
     method = "GET", path = path .. "/url?" .. encode.query({ { "expiry", ("%d"):format(expiry) } }),
@@ -296,11 +312,11 @@ end
 --- files:op(...).
 function M.bind(ctx)
   local files = {}
-  for _, name in ipairs({ "upload", "list", "each", "retrieve", "delete", "download", "get_signed_url" }) do
-    local op = M[name]
-    files[name] = function(first, ...)
-      if first == files then return op(ctx, ...) end
-      return op(ctx, first, ...)
+  for _, op in ipairs(M.OPERATIONS) do
+    local fn = M[op.name]
+    files[op.name] = function(first, ...)
+      if first == files then return fn(ctx, ...) end
+      return fn(ctx, first, ...)
     end
   end
   return files

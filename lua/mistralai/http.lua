@@ -1,6 +1,7 @@
 --- Runs one API call over the core: builds the request, drives the transfer (blocking, or
 --- through the client's sleep so the host keeps running), retries what may be retried, and
 --- turns every failure into an error value.
+local check = require("mistralai.check")
 local core = require("mistralai.core")
 local errors = require("mistralai.errors")
 local retry = require("mistralai.retry")
@@ -54,8 +55,8 @@ end
 local function authorization(ctx)
   local key = ctx.api_key()
   if key == nil or key == "" then return nil end
-  if type(key) ~= "string" then error("mistralai: api_key function must return a string", 0) end
-  if key:find("[\r\n%z]") then error("mistralai: api_key holds CR, LF or NUL", 0) end
+  if type(key) ~= "string" then check.misuse("api_key function must return a string") end
+  if key:find("[\r\n%z]") then check.misuse("api_key holds CR, LF or NUL") end
   if not key:lower():find("^bearer ") then key = "Bearer " .. key end
   return key
 end
@@ -78,8 +79,6 @@ local function header_lines(ctx, spec, call_headers)
   end
   local lines = {}
   for i, k in ipairs(names) do lines[i] = values[k] end
-  -- No "Expect: 100-continue" round trip before an upload's body.
-  if spec.parts then lines[#lines + 1] = "Expect:" end
   return lines
 end
 
@@ -91,11 +90,11 @@ local function redacted(lines)
   return table.concat(out, " | ")
 end
 
-local function response_line(spec, req, res, attempt)
+local function response_line(spec, req, res, err, attempt)
   local head = {}
   for k, v in pairs(res.headers) do head[#head + 1] = k .. ": " .. v end
   table.sort(head)
-  local what = res.error and (res.error.kind .. ": " .. tostring(res.error.message)) or tostring(res.status)
+  local what = res.error and (err.kind .. ": " .. res.error.message) or tostring(res.status)
   return ("< %s %s %s %.1f ms (attempt %d)%s"):format(what, spec.method, req.url,
     res.seconds * 1000, attempt, #head > 0 and (" | " .. table.concat(head, " | ")) or "")
 end
@@ -111,9 +110,7 @@ end
 local function failure(res, spec)
   local status = res.status ~= 0 and res.status or nil
   if res.error then
-    return errors.new(res.error.kind, res.error.message, {
-      status = status, headers = res.headers, body = res.body, curl_code = res.error.code,
-    })
+    return errors.from_failure(res.error, { status = status, headers = res.headers, body = res.body })
   end
   if res.status < 200 or res.status > 299 then return errors.from_status(res) end
   if not type_accepted(spec.expect_type, res.headers["content-type"]) then
@@ -123,18 +120,18 @@ local function failure(res, spec)
   return nil
 end
 
-local function request_for(ctx, spec, opts)
+local function request_for(ctx, spec, reuse_connection)
   return {
     method = spec.method,
     url = ctx.base .. spec.path,
-    headers = header_lines(ctx, spec, opts.headers),
     parts = spec.parts,
     output = spec.output,
     sink = spec.sink,
     progress = spec.progress,
     connect_timeout_ms = ctx.connect_timeout_ms,
-    low_speed_limit = ctx.stall_bytes_per_s,
-    low_speed_time = math.ceil(ctx.stall_timeout_ms / 1000),
+    stall_bytes_per_s = ctx.stall_bytes_per_s,
+    stall_timeout_ms = ctx.stall_timeout_ms,
+    reuse_connection = reuse_connection,
     max_redirects = ctx.max_redirects,
     ca_file = ctx.ca_file,
     ca_path = ctx.ca_path,
@@ -144,30 +141,38 @@ local function request_for(ctx, spec, opts)
 end
 
 --- Performs spec ({method, path, accept, idempotent, parts?, output?, sink?, progress?,
---- expect_type?}) with the per-call opts ({timeout_ms?, headers?, retry?}).
+--- expect_type?, on_start?}) with the per-call opts ({timeout_ms?, headers?, retry?}).
+--- spec.on_start(t), when given, sees each attempt's transfer before anything is sent, and
+--- may end the call by returning an error.
 --- Returns the core's result table (status, headers, body, attempts), or nil and an error.
 --- A Lua error raised by a sink or progress callback is re-raised once the transfer is freed.
 function M.call(ctx, spec, opts)
-  if ctx.closed then error("mistralai: the client is closed", 0) end
+  if ctx.closed then check.misuse("the client is closed") end
   local policy = retry.merge(ctx.retry, opts.retry)
   local timeout_ms = opts.timeout_ms or ctx.timeout_ms
   local started = now()
   local deadline = timeout_ms and started + timeout_ms / 1000
-  local req = request_for(ctx, spec, opts)
   -- A request that must not be repeated unasked goes on a new connection, where libcurl
   -- never re-sends it on its own (it does on a reused connection that dies unanswered).
-  req.fresh_connect = not spec.idempotent and not (policy and policy.retry_uploads)
+  local req = request_for(ctx, spec, spec.idempotent or (policy and policy.retry_uploads) or false)
   local attempts = 0
   while true do
     attempts = attempts + 1
     if deadline then req.timeout_ms = math.max(1, math.ceil((deadline - now()) * 1000)) end
+    req.headers = header_lines(ctx, spec, opts.headers)  -- the key is asked for each attempt
     if ctx.debug then ctx.debug(("> %s %s | %s"):format(spec.method, req.url, redacted(req.headers))) end
     local t, kind, message = multi_of(ctx):start(req)
     if not t then return nil, errors.new(kind, message, { attempts = attempts }) end
+    local refused = spec.on_start and spec.on_start(t)
+    if refused then
+      t:close()
+      refused.attempts = attempts
+      return nil, refused
+    end
     await(ctx, t)
     local res = t:result()
-    if ctx.debug then ctx.debug(response_line(spec, req, res, attempts)) end
     local err = failure(res, spec)
+    if ctx.debug then ctx.debug(response_line(spec, req, res, err, attempts)) end
     if not err and spec.output then
       local ok, msg = t:commit()
       if not ok then err = errors.new("io", msg) end

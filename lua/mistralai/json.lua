@@ -5,7 +5,7 @@ local cjson = require("cjson.safe")
 local M = {}
 
 local null = cjson.null
-local tointeger = math.tointeger or function(n) return n end  -- 5.1/5.2: numbers are doubles
+local tointeger = require("mistralai.compat").tointeger
 
 local function clean(v)
   local t = type(v)
@@ -15,7 +15,7 @@ local function clean(v)
     end
     return v
   elseif t == "number" then
-    return tointeger(v) or v
+    return tointeger(v)
   elseif v == null then
     return nil
   end

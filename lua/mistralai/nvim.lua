@@ -6,19 +6,17 @@
 ---   local client = require("mistralai.nvim").new{ api_key = ... }
 ---   local handle = client.files.upload({ file = path, purpose = "fine-tune" }, function(f, err) end)
 ---   handle:cancel()  -- frees the transfer; the callback gets nil, err with kind "aborted"
-local client_module = require("mistralai.client")
+local check = require("mistralai.check")
+local compat = require("mistralai.compat")
 local errors = require("mistralai.errors")
-local tasks = require("mistralai.tasks")
+local files_module = require("mistralai.files")
 
 local M = {}
 
 local uv = vim.uv or vim.loop
 local TICK_MS = 1  -- how often the timer steps the transfers while any is in flight
 
-local pack = table.pack or function(...) return { n = select("#", ...), ... } end
-local unpack = table.unpack or unpack  -- luacheck: ignore 143
-
-local OPERATIONS = { "upload", "list", "each", "retrieve", "delete", "download", "get_signed_url" }
+local pack, unpack = compat.pack, compat.unpack
 
 -- each, callback style: every matching file across all pages, as one list.
 local function collect_each(files, ...)
@@ -31,15 +29,14 @@ end
 --- sleep, which the event loop provides.
 function M.new(opts)
   if type(opts) == "table" and opts.sleep ~= nil then
-    error("bad argument #1 to 'new' (option 'sleep' is not for mistralai.nvim: the event loop drives it)", 2)
+    check.argerror("new", 1, "option 'sleep' is not for mistralai.nvim: the event loop drives it")
   end
   local inner = require("mistralai").new(opts)
-  local ctx = client_module._context(inner)
+  local driver = inner:driver()
   local timer, ticking = nil, false
 
   local function tick()
-    if ctx.multi then ctx.multi:step(0) end
-    local ok, left = pcall(tasks.run_ready, ctx)
+    local ok, left = pcall(driver.step)
     if not ok or left == 0 then
       timer:stop()
       ticking = false
@@ -49,7 +46,7 @@ function M.new(opts)
 
   local function run(work, callback)
     local started, raised = false, nil
-    local task = tasks.spawn(ctx, work, function(ok, result)
+    local task = driver.spawn(work, function(ok, result)
       if not started and not ok then raised = result return end  -- misuse: raised at the call
       vim.schedule(function()
         if ok then return callback(unpack(result, 1, result.n)) end
@@ -58,7 +55,7 @@ function M.new(opts)
         callback(nil, errors.new("aborted", tostring(result), { raised = result }))
       end)
     end)
-    tasks.run_ready(ctx)  -- the first step now: arguments are checked, the transfer starts
+    driver.step()  -- the first step now: arguments are checked, the transfer starts
     started = true
     if raised ~= nil then error(raised, 3) end
     if not task.done and not ticking then
@@ -68,20 +65,20 @@ function M.new(opts)
     end
     return {
       --- Stops the operation: its transfer is freed at once, the callback gets kind "aborted".
-      cancel = function() tasks.cancel(ctx, task, errors.new("aborted", "cancelled")) end,
+      cancel = function() driver.cancel(task, errors.new("aborted", "cancelled")) end,
     }
   end
 
   local files = {}
-  for _, name in ipairs(OPERATIONS) do
+  for _, op in ipairs(files_module.OPERATIONS) do
+    local name = op.name
     files[name] = function(...)
       local args = pack(...)
       local first = 1
       if args[1] == files then first = 2 end
       local callback = args[args.n]
       if type(callback) ~= "function" then
-        error(("bad argument #%d to '%s' (a callback function is expected last, got %s)")
-          :format(args.n - first + 1, name, type(callback)), 2)
+        check.argerror(name, args.n - first + 1, "a callback function is expected last, got " .. type(callback))
       end
       local op_args = { unpack(args, first, args.n - 1) }
       local n = args.n - first

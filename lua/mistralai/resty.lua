@@ -4,13 +4,13 @@
 --- requests while a transfer runs. The client makes nothing until its first call, so one
 --- may be created at module level; connections are per worker.
 ---   local client = require("mistralai.resty").new{ api_key = os.getenv("MISTRAL_API_KEY") }
+local check = require("mistralai.check")
+
 local M = {}
 
 function M.new(opts)
   opts = opts or {}
-  if type(opts) ~= "table" then
-    error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
-  end
+  check.arg("new", 1, opts, "table")
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   if o.sleep == nil then o.sleep = ngx.sleep end

@@ -17,6 +17,15 @@ M.defaults = {
   retry_uploads = false,     -- true: also retry uploads the server may have stored
 }
 
+-- The core's failures that the same request may get past when tried again: refused or
+-- dropped connections, timeouts, name resolution, cut-off bodies. Certificate, protocol and
+-- usage errors, and whatever a callback or a local file caused, will not.
+local TRANSIENT = {
+  resolve_proxy = true, resolve_host = true, connect_failed = true, http2 = true,
+  partial_body = true, timed_out = true, tls_connect = true, empty_reply = true,
+  send_failed = true, recv_failed = true,
+}
+
 local numeric = { initial_interval = true, max_interval = true, exponent = true, max_elapsed_time = true,
   jitter = true }
 
@@ -87,7 +96,7 @@ end
 function M.delay(p, n, res, spec)
   local err = res.error
   if err then
-    if not err.transient or not p.retry_connection_errors then return nil end
+    if not TRANSIENT[err.name] or not p.retry_connection_errors then return nil end
     if not spec.idempotent and not p.retry_uploads and res.sent > 0 then return nil end
   else
     if not p.status_set[res.status] then return nil end

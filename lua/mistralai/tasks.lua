@@ -6,8 +6,8 @@ local core = require("mistralai.core")
 
 local M = {}
 
-local pack = table.pack or function(...) return { n = select("#", ...), ... } end
-local unpack = table.unpack or unpack  -- luacheck: ignore 143
+local compat = require("mistralai.compat")
+local pack, unpack = compat.pack, compat.unpack
 
 --- The scheduler of a client context (one per context, created on first use).
 local function scheduler(ctx)

@@ -1,14 +1,15 @@
 --- The local Files API server's request handlers (run inside nginx with lua-nginx-module).
 --- Behaves like the Mistral Files API as documented in the project: Bearer auth, the six
---- endpoints, pagination and filters, Mistral-shaped errors, signed URLs.
+--- endpoints, pagination and filters, Mistral-shaped errors, signed URLs. The test controls
+--- (faults, request journal, echo, clock) are mistralai.server.control's, hooked in here.
 local cjson = require("cjson.safe")
+local control = require("mistralai.server.control")
 local multipart = require("mistralai.server.multipart")
 local store = require("mistralai.server.store")
 
 local M = {}
 
 local settings  -- from the launcher: api_key, data_dir, max_file_bytes, secret, control
-local clock_offset = 0  -- seconds added to the clock for signed URLs (test control)
 
 local PURPOSES = { ["fine-tune"] = true, batch = true, ocr = true }
 local VISIBILITIES = { workspace = true, user = true }
@@ -18,62 +19,28 @@ local MIMETYPES = { jsonl = "application/jsonl", json = "application/json", txt 
   jpeg = "image/jpeg", gif = "image/gif", webp = "image/webp", mp3 = "audio/mpeg",
   wav = "audio/wav", zip = "application/zip" }
 
-function M.init(s)
-  settings = s
-  store.open(s.data_dir)
-  math.randomseed(ngx.now() * 1000 + ngx.worker.pid())
-end
-
--- Sends a body of `total` bytes read by next_chunk(), bent by the request's fault if it is
--- one that shapes a response: truncate (declare all, send `after` bytes, close), trickle
--- (`rate` bytes a second), content_type (another Content-Type).
-local function stream(status, content_type, total, next_chunk)
-  local f = ngx.ctx.fault
+local function send(status, body)
+  if control.fault() then  -- a test fault bends this response
+    local pos = 1
+    return control.stream(status, "application/json", #body, function(n)
+      local chunk = body:sub(pos, pos + n - 1)
+      pos = pos + n
+      return chunk
+    end)
+  end
   ngx.status = status
-  ngx.header["Content-Type"] = f and f.kind == "content_type" and f.content_type or content_type
-  ngx.header["Content-Length"] = total
-  local limit = f and f.kind == "truncate" and (f.after or math.floor(total / 2)) or total
-  local slice = f and f.kind == "trickle" and math.max(1, math.floor((f.rate or 4096) / 10)) or 256 * 1024
-  local sent = 0
-  while sent < limit do
-    local chunk = next_chunk(math.min(slice, limit - sent))
-    if not chunk or chunk == "" then break end
-    ngx.print(chunk)
-    sent = sent + #chunk
-    if f and f.kind == "trickle" then
-      ngx.flush(true)
-      ngx.sleep(0.1)
-    end
-  end
-  if sent < total then  -- the fault cut it short: close without the rest
-    ngx.flush(true)
-    return ngx.exit(444)
-  end
+  ngx.header["Content-Type"] = "application/json"
+  ngx.print(body)
   return ngx.exit(status)
 end
 
-local function send(status, body)
-  if not ngx.ctx.fault then
-    ngx.status = status
-    ngx.header["Content-Type"] = "application/json"
-    ngx.print(body)
-    return ngx.exit(status)
-  end
-  local pos = 1
-  return stream(status, "application/json", #body, function(n)
-    local chunk = body:sub(pos, pos + n - 1)
-    pos = pos + n
-    return chunk
-  end)
-end
-
--- The content of a stored file: by nginx itself (sendfile), or through stream() when a fault
--- bends the response.
+-- The content of a stored file: by nginx itself (sendfile), or through control.stream() when
+-- a test fault bends the response.
 local function send_blob(entry)
   local id = entry.meta.id
-  if not ngx.ctx.fault then return ngx.exec("/_blobs/" .. id) end
+  if not control.fault() then return ngx.exec("/_blobs/" .. id) end
   local f = assert(io.open(store.blob_path(id), "rb"))
-  return stream(200, "application/octet-stream", entry.meta.bytes, function(n) return f:read(n) end)
+  return control.stream(200, "application/octet-stream", entry.meta.bytes, function(n) return f:read(n) end)
 end
 
 local function send_json(status, value) return send(status, cjson.encode(value)) end
@@ -291,67 +258,13 @@ local function by_id(id, action)
   return fail(405, "Method Not Allowed", "invalid_request_error", "method_not_allowed")
 end
 
--- ---- faults (test control) ----
-
-local faults = {}    -- queued by /_local/fault, each taken by the next `times` matching requests
-local requests = {}  -- arrival log of API requests, for specs that time retries
-
-local function take_fault(method, path)
-  for i, f in ipairs(faults) do
-    if (f.method == nil or f.method == method) and (f.path == nil or path:sub(1, #f.path) == f.path) then
-      f.times = f.times - 1
-      if f.times <= 0 then table.remove(faults, i) end
-      return f
-    end
-  end
-  return nil
-end
-
--- Faults that replace the response; the others (truncate, trickle, content_type) are applied
--- by stream() to the normal one, and stall only delays it.
-local function apply_fault(f)
-  local kind = f.kind
-  if kind == "status" then
-    ngx.req.discard_body()
-    if f.retry_after then ngx.header["Retry-After"] = f.retry_after end
-    if f.ratelimit then ngx.header["X-RateLimit-Remaining-Req-Minute"] = "0" end
-    return fail(f.status or 503, "Injected fault " .. (f.status or 503), "server_error", "injected")
-  elseif kind == "html" then
-    ngx.req.discard_body()
-    ngx.status = f.status or 502
-    ngx.header["Content-Type"] = "text/html"
-    ngx.print("<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>")
-    return ngx.exit(ngx.status)
-  elseif kind == "close" then  -- no response at all
-    return ngx.exit(444)
-  elseif kind == "reset_upload" then  -- closing with unread data makes the kernel send a reset
-    local sock = ngx.req.socket()
-    if sock then sock:receive(f.after or 65536) end
-    return ngx.exit(444)
-  elseif kind == "invalid_json" then
-    ngx.req.discard_body()
-    ngx.ctx.fault = nil
-    return send(200, '{"id": "x", not json')
-  elseif kind == "redirect" then
-    ngx.req.discard_body()
-    return ngx.redirect(f.location, f.status or 302)
-  elseif kind == "stall" then
-    ngx.sleep(f.seconds or 5)
-    ngx.ctx.fault = nil
-  end
-  return nil
-end
-
-local function control_request()
-  if not settings.control then return end
-  ngx.update_time()
-  local method, uri = ngx.req.get_method(), ngx.var.request_uri
-  requests[#requests + 1] = { method = method, uri = uri, at = ngx.now(), connection = tonumber(ngx.var.connection) }
-  local f = take_fault(method, uri)
-  if f then
-    ngx.ctx.fault = f
-    return apply_fault(f)
-  end
+--- In each worker, from the launcher's settings. The test controls (on when s.control) get
+--- the answers below, so theirs have the API's shapes.
+function M.init(s)
+  settings = s
+  store.open(s.data_dir)
+  math.randomseed(ngx.now() * 1000 + ngx.worker.pid())
+  control.init(s.control, { send = send, fail = fail, no_route = M.no_route })
 end
 
 --- Anything else: the gateway's answer to an unknown route.
@@ -362,7 +275,7 @@ end
 --- Every /v1/files request. The path is split from the raw request line, each segment
 --- percent-decoded, so an encoded "/" stays inside an id.
 function M.files()
-  control_request()
+  control.on_request()
   if not authorised() then return send_json(401, { detail = "Unauthorized" }) end
   local path = ngx.var.request_uri:match("^[^?]*")
   local rest = path:match("^/v1/files(.*)$") or ""
@@ -379,65 +292,19 @@ end
 
 --- /signed/<id>?expires=&signature=: the content, without the key, until it expires.
 function M.signed()
-  control_request()
+  control.on_request()
   local id = ngx.var.uri:match("^/signed/([^/]+)$")
   local args = ngx.req.get_uri_args(10)
   local expires = tonumber(args.expires)
   if not id or not expires or type(args.signature) ~= "string" or args.signature ~= signature(id, expires) then
     return fail(403, "Invalid signature", "invalid_request_error", "invalid_signature")
   end
-  if ngx.time() + clock_offset > expires then
+  if control.now() > expires then
     return fail(403, "This URL has expired", "invalid_request_error", "url_expired")
   end
   local entry = store.get(id)
   if not entry then return not_found(id) end
   return send_blob(entry)
-end
-
---- /_local/echo/...: answers with the request as received (method, request line, raw header
---- block, body), so specs can check the exact bytes a client sends. Test control only.
-function M.echo()
-  if not settings.control then return M.no_route() end
-  ngx.req.read_body()
-  local body = ngx.req.get_body_data()
-  local in_file = ngx.req.get_body_file()
-  if not body and in_file then
-    local f = assert(io.open(in_file, "rb"))
-    body = f:read("*a")
-    f:close()
-  end
-  return send_json(200, { method = ngx.req.get_method(), uri = ngx.var.request_uri,
-    header = ngx.req.raw_header(), body = body or "" })
-end
-
---- Test controls, only when started with control = true:
----   /_local/clock?offset=N   moves the clock signed URLs are checked against
----   /_local/fault?kind=...   queues a fault (kind, times, method, path, status, retry_after,
----                            ratelimit, after, seconds, rate, location, content_type)
----   /_local/requests         the API requests received since the last reset, with times
----   /_local/reset            forgets faults, requests and the clock offset
-function M.control()
-  if not settings.control then return M.no_route() end
-  local args = ngx.req.get_uri_args(20)
-  local uri = ngx.var.uri
-  if uri == "/_local/clock" then
-    clock_offset = tonumber(args.offset) or 0
-    return send_json(200, { offset = clock_offset })
-  elseif uri == "/_local/fault" then
-    faults[#faults + 1] = {
-      kind = args.kind, times = tonumber(args.times) or 1, method = args.method, path = args.path,
-      status = tonumber(args.status), retry_after = args.retry_after, ratelimit = args.ratelimit ~= nil,
-      after = tonumber(args.after), seconds = tonumber(args.seconds), rate = tonumber(args.rate),
-      location = args.location, content_type = args.content_type,
-    }
-    return send_json(200, { queued = #faults })
-  elseif uri == "/_local/requests" then
-    return send(200, #requests == 0 and "[]" or cjson.encode(requests))
-  elseif uri == "/_local/reset" then
-    faults, requests, clock_offset = {}, {}, 0
-    return send_json(200, { reset = true })
-  end
-  return M.no_route()
 end
 
 return M

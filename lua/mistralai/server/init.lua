@@ -1,5 +1,6 @@
 --- The local Files API server: Debian's nginx with lua-nginx-module, run from a private
---- prefix on 127.0.0.1, with the handlers of mistralai.server.handlers.
+--- prefix on 127.0.0.1, with the handlers of mistralai.server.handlers (and, when started
+--- with control = true, the test controls of mistralai.server.control).
 ---   local server = require("mistralai.server").start{ port = 8080 }  -- port optional
 ---   print(server.url, server.api_key) ... server:stop()
 --- or, in the foreground until Ctrl-C: require("mistralai.server").run{ port = 8080 }
@@ -15,11 +16,7 @@ local LUA_DIR = source:match("^@(.*)[/\\]mistralai[/\\]server[/\\]init%.lua$")
 
 local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
-local function run(cmd)
-  local ok, how, code = os.execute(cmd)
-  if type(ok) == "number" then return ok == 0 end  -- Lua 5.1
-  return ok == true and how == "exit" and code == 0
-end
+local run = require("mistralai.compat").execute
 
 local function exists(path)
   local f = io.open(path, "rb")
@@ -42,9 +39,14 @@ local function is_root()
   return uid == "0"
 end
 
+-- MISTRALAI_NGINX when set, then Debian's and OpenResty's paths (/usr/sbin is often not on a
+-- user's PATH), then whatever PATH finds.
 local function find_nginx()
-  for _, path in ipairs({ os.getenv("MISTRALAI_NGINX"), "/usr/sbin/nginx", "/usr/local/openresty/nginx/sbin/nginx" }) do
-    if path and exists(path) then return path end
+  local paths = { "/usr/sbin/nginx", "/usr/local/openresty/nginx/sbin/nginx" }
+  local chosen = os.getenv("MISTRALAI_NGINX")
+  if chosen and chosen ~= "" then table.insert(paths, 1, chosen) end  -- not a nil entry: ipairs stops at one
+  for _, path in ipairs(paths) do
+    if exists(path) then return path end
   end
   return "nginx"
 end
@@ -93,8 +95,10 @@ local function config(o)
   if o.server then add(o.server) end  -- extra server-level lines (locations)
   add("    location /v1/files { content_by_lua_block { require('mistralai.server.handlers').files() } }")
   add("    location /signed/ { content_by_lua_block { require('mistralai.server.handlers').signed() } }")
-  add("    location /_local/echo/ { content_by_lua_block { require('mistralai.server.handlers').echo() } }")
-  add("    location /_local/ { content_by_lua_block { require('mistralai.server.handlers').control() } }")
+  if o.control then  -- the test controls; without them /_local/ is an unknown route like any other
+    add("    location /_local/echo/ { content_by_lua_block { require('mistralai.server.control').echo() } }")
+    add("    location /_local/ { content_by_lua_block { require('mistralai.server.control').control() } }")
+  end
   add("    location /_blobs/ { internal; alias " .. o.data_dir .. "/blobs/;"
     .. " types { } default_type application/octet-stream; }")
   add("    location / { content_by_lua_block { require('mistralai.server.handlers').no_route() } }")

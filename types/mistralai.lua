@@ -1,6 +1,7 @@
 ---@meta
 -- LuaLS annotations of the public API: editors read this file to complete and check calls.
--- It is never required at run time. spec/16-annotations_spec.lua compares it with the real
+-- It is never required at run time: it ships outside the Lua path (types/), for LuaLS's
+-- workspace.library. spec/16-annotations_spec.lua compares it with the real
 -- modules, functions and options.
 
 ---@class mistralai
@@ -59,6 +60,17 @@ function Client:close() end
 ---@param options? { concurrency?: integer }
 ---@return table[] results
 function Client:gather(fns, options) end
+
+---The client's driver, for hosts that run it on an event loop of their own (docs/hosts.md).
+---@return mistralai.Driver
+function Client:driver() end
+
+---@class mistralai.Driver
+---@field spawn fun(fn: fun(): ..., on_done: fun(ok: boolean, result: any)): mistralai.Task Runs fn as a task; its operations yield instead of blocking.
+---@field step fun(): integer, number? Moves the transfers without blocking and resumes the tasks that can go on: tasks left, seconds until one wants the clock.
+---@field cancel fun(task: mistralai.Task, err: any) Stops a task; its transfer is freed, on_done gets (false, err).
+
+---@class mistralai.Task
 
 ---@class mistralai.CallOptions
 ---@field timeout_ms? integer Bounds this call, retries included.

@@ -1,0 +1,13 @@
+/* mistralai.core.Multi: one libcurl multi handle, its connection cache and the transfers in
+ * flight on it. */
+#ifndef MX_MULTI_H
+#define MX_MULTI_H
+
+#include "compat.h"
+
+#define MX_MULTI_MT "mistralai.core.Multi"
+
+/* Adds the class to the metatables and core.multi() to the table on top of the stack. */
+void mx_multi_register(lua_State *L);
+
+#endif

@@ -1,0 +1,64 @@
+/* mistralai.core.Transfer: one HTTP exchange on a libcurl easy handle.
+ *
+ * A request table says what to send (method, url, header lines, multipart parts read from
+ * memory or straight from disk, the options of options.c) and where a 2xx body goes (a
+ * string, a file written atomically, or a Lua sink). Bodies of other responses always come
+ * back as a string, for the error. Nothing here knows about Mistral, nor about the multi
+ * handle that drives the transfer: that one is reached through mx_driver. */
+#ifndef MX_TRANSFER_H
+#define MX_TRANSFER_H
+
+#include <curl/curl.h>
+
+#include "buffer.h"
+#include "compat.h"
+#include "mime.h"
+#include "output.h"
+#include "stop.h"
+
+#define MX_TRANSFER_MT "mistralai.core.Transfer"
+
+typedef struct mx_transfer mx_transfer;
+
+/* What a transfer needs of whatever drives it: the Lua state stepping it (for callbacks), and
+ * a way to be taken out when it is closed in flight. The Multi implements it. */
+typedef struct mx_driver {
+  lua_State *L;  /* valid only while a step runs, so no lua_State is kept past its call */
+  int stepping;
+  void (*release)(struct mx_driver *d, lua_State *L, mx_transfer *t);
+} mx_driver;
+
+struct mx_transfer {
+  CURL *easy;
+  mx_mime mime;
+  struct curl_slist *headers;
+  mx_driver *driver;  /* while in flight; NULL once done, closed or released */
+  mx_transfer *prev, *next;  /* the driver's list of transfers in flight */
+  int driver_ref;     /* the driver's hold on this userdata while libcurl has a pointer to it */
+  int done, closed;
+  CURLcode code;
+  char errbuf[CURL_ERROR_SIZE];
+
+  mx_buffer head;     /* raw header lines of the latest response */
+  mx_buffer body;     /* the body, unless it goes to the output file or the sink */
+  int body_routed;    /* the current response is 2xx, so its body goes to output/sink */
+  int routing_known;
+
+  int sink_ref;       /* Lua function called with each chunk of a 2xx body */
+  int progress_ref;   /* Lua function called with (received, to receive, sent, to send) */
+  curl_off_t progress_last[4];
+  double progress_at; /* when it was last called, to bound the rate */
+  mx_stop stop;
+  mx_output out;      /* out.file is NULL unless the request named an output */
+};
+
+/* Pushes a new transfer built from the request table at index req and returns 1, or pushes
+ * nil, kind, message for a failure of the world found before anything is sent (a file that
+ * cannot be read or written) and returns 3. Misuse of the request table raises. */
+int mx_transfer_new(lua_State *L, int req);
+/* Records that libcurl finished the transfer with code. */
+void mx_transfer_finished(mx_transfer *t, CURLcode code);
+
+void mx_transfer_register(lua_State *L);
+
+#endif
