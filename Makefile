@@ -37,7 +37,21 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 PORT       ?= 8080
 
-.PHONY: all deps test test-all lint demo server install clean check-memory check-asan test-gc fuzz bench
+.PHONY: all deps test test-all lint demo server install clean check-memory check-asan test-gc fuzz bench \
+  rockspec dist
+
+# The release. The version is written once, in lua/mistralai/version.lua. REPO_URL is the git
+# repository luarocks fetches a release's tag (and the dev rockspec's main branch) from:
+# `make rockspec` writes both into the rockspecs, `make dist` packs the source rock from the
+# working tree, offline, into DIST_DIR.
+VERSION    := $(shell sed -n 's/^return "\(.*\)"$$/\1/p' lua/mistralai/version.lua)
+REPO_URL   ?= git+https://github.com/mistralai-lua/mistralai-lua.git
+ROCKSPEC   := mistralai-$(VERSION)-1.rockspec
+SRC_ROCK   := mistralai-$(VERSION)-1.src.rock
+ROCKSPEC_DIR ?= .
+DIST_DIR   ?= .
+# luarocks unpacks a git source into a folder named after the repository: the rock holds the same
+SRC_DIR    := $(basename $(notdir $(REPO_URL)))
 
 ALL_LUAS := lua5.1 lua5.2 lua5.3 lua5.4 luajit
 ALL_LUA_PACKAGES := lua5.1 liblua5.1-0-dev lua5.2 liblua5.2-dev lua5.3 liblua5.3-dev luajit2 libluajit2-5.1-dev
@@ -144,6 +158,26 @@ install: all
 	install -m 644 lua/mistralai/*.lua $(DESTDIR)$(INST_LUADIR)/mistralai/
 	install -m 644 lua/mistralai/server/*.lua $(DESTDIR)$(INST_LUADIR)/mistralai/server/
 	install -m 755 $(CORE) $(DESTDIR)$(INST_LIBDIR)/mistralai/core.so
+
+# The release rockspec with REPO_URL and the tag vVERSION, and the dev rockspec (scm-1, branch
+# main) made from it, into ROCKSPEC_DIR.
+rockspec:
+	@mkdir -p build $(ROCKSPEC_DIR)
+	sed -e 's|^  url = .*|  url = "$(REPO_URL)",|' -e 's|^  tag = .*|  tag = "v$(VERSION)",|' \
+	  $(ROCKSPEC) > build/$(ROCKSPEC).tmp
+	mv build/$(ROCKSPEC).tmp $(ROCKSPEC_DIR)/$(ROCKSPEC)
+	sed -e 's|^version = .*|version = "scm-1"|' -e 's|^  tag = .*|  branch = "main",|' \
+	  $(ROCKSPEC_DIR)/$(ROCKSPEC) > $(ROCKSPEC_DIR)/mistralai-scm-1.rockspec
+
+# The source rock, as `luarocks pack` lays it out (the rockspec, and the sources in the folder
+# luarocks would have cloned), from the working tree: nothing is fetched.
+dist:
+	@rm -rf build/dist && mkdir -p build/dist/$(SRC_DIR) $(DIST_DIR)
+	git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T - | tar -xf - -C build/dist/$(SRC_DIR)
+	cp $(ROCKSPEC) build/dist/
+	rm -f $(DIST_DIR)/$(SRC_ROCK)
+	cd build/dist && zip -qr $(abspath $(DIST_DIR))/$(SRC_ROCK) $(ROCKSPEC) $(SRC_DIR)
+	@echo "packed $(DIST_DIR)/$(SRC_ROCK)"
 
 clean:
 	rm -rf build

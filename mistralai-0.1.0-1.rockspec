@@ -2,8 +2,9 @@ rockspec_format = "3.0"
 package = "mistralai"
 version = "0.1.0-1"
 source = {
-  -- Replace with the published repository when released; `luarocks make` builds from here.
-  url = "git+https://example.org/mistralai-lua.git",
+  -- Written by `make rockspec` from the Makefile's REPO_URL and the version. `luarocks make`
+  -- and the source rock of `make dist` build from local files and fetch nothing.
+  url = "git+https://github.com/mistralai-lua/mistralai-lua.git",
   tag = "v0.1.0",
 }
 description = {

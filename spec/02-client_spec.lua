@@ -73,6 +73,18 @@ describe("client", function()
       c:close()
     end)
 
+    it("is asked for again on each attempt of a retried call", function()
+      support.reset()
+      local keys = {}
+      local c = support.client({ retry = { initial_interval = 10, jitter = 0 },
+        api_key = function() keys[#keys + 1] = support.api_key return support.api_key end })
+      support.fault{ kind = "status", status = 503, times = 2, method = "GET" }
+      local _, _, response = assert(c.files.list{ page_size = 1 })
+      assert.same(3, response.attempts)
+      assert.same(3, #keys)
+      c:close()
+    end)
+
     it("is refused with CR or LF before anything is sent", function()
       local c = support.echo_client({ api_key = "k\r\nX-Injected: 1" })
       local ok, err = pcall(c.files.retrieve, "x")

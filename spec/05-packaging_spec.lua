@@ -2,18 +2,17 @@
 -- local server starts from the installed tree and a client round-trips a file through it.
 local support = require("support")
 
-describe("packaging", function()
-  it("luarocks make installs a working rock", function()
-    local lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
-    local version = lua == "luajit" and "5.1" or lua:match("%d%.%d")
-    local work = support.tmpdir()
-    -- a copy of the sources, since luarocks builds in the source tree
-    support.sh(("git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T - | tar -xf - -C '%s'"):format(work))
-    local rockspec = support.sh("ls mistralai-*.rockspec"):match("[^\n]+")
-    local log = support.sh(("cd '%s' && luarocks --lua-version=%s --tree '%s/tree' make --deps-mode=none %s 2>&1")
-      :format(work, version, work, rockspec))
-    assert.is_true(support.has(log, "is now installed"), log)
-    local script = ([[
+local lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
+local lua_version = lua == "luajit" and "5.1" or lua:match("%d%.%d")
+local rock_version = require("mistralai.version")
+local release_rockspec = "mistralai-" .. rock_version .. "-1.rockspec"
+
+-- The rock installed into work/tree works: its own local server starts from the installed
+-- tree, a client round-trips a file through it, the core comes from the tree, and the
+-- command line runs.
+local function check_installed(work)
+  local version = lua_version
+  local script = ([[
       package.path = "%s/tree/share/lua/%s/?.lua;%s/tree/share/lua/%s/?/init.lua;" .. package.path
       package.cpath = "%s/tree/lib/lua/%s/?.so;" .. package.cpath
       local server = require("mistralai.server").start{}
@@ -27,16 +26,75 @@ describe("packaging", function()
       io.write(assert(client.files.download(f.id)), " ", core_path)
       client:close()
       server:stop()
-    ]]):format(work, version, work, version, work, version)
-    local f = assert(io.open(work .. "/check.lua", "wb"))
-    f:write(script)
-    f:close()
-    local out = support.sh(("cd / && %s '%s/check.lua' 2>&1"):format(lua, work))
-    assert.same("packaged " .. work .. "/tree/lib/lua/" .. version .. "/mistralai/core.so", out)
-    -- the command line comes with it, wrapped by luarocks for this Lua
-    local cli = support.sh(("eval \"$(luarocks --lua-version=%s path --tree '%s/tree')\" && '%s/tree/bin/mistral-files' --version 2>&1")
-      :format(version, work, work))
-    assert.matches("^mistral%-files %d+%.%d+%.%d+\n$", cli)
+  ]]):format(work, version, work, version, work, version)
+  local f = assert(io.open(work .. "/check.lua", "wb"))
+  f:write(script)
+  f:close()
+  local out = support.sh(("cd / && %s '%s/check.lua' 2>&1"):format(lua, work))
+  assert.same("packaged " .. work .. "/tree/lib/lua/" .. version .. "/mistralai/core.so", out)
+  -- the command line comes with it, wrapped by luarocks for this Lua
+  local cli = support.sh(("eval \"$(luarocks --lua-version=%s path --tree '%s/tree')\" && '%s/tree/bin/mistral-files' --version 2>&1")
+    :format(version, work, work))
+  assert.same("mistral-files " .. rock_version .. "\n", cli)
+end
+
+describe("packaging", function()
+  it("luarocks make installs a working rock", function()
+    local work = support.tmpdir()
+    -- a copy of the sources, since luarocks builds in the source tree
+    support.sh(("git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T - | tar -xf - -C '%s'"):format(work))
+    local log = support.sh(("cd '%s' && luarocks --lua-version=%s --tree '%s/tree' make --deps-mode=none %s 2>&1")
+      :format(work, lua_version, work, release_rockspec))
+    assert.is_true(support.has(log, "is now installed"), log)
+    check_installed(work)
     support.sh("rm -rf '" .. work .. "'")
+  end)
+
+  it("make dist packs a source rock that installs offline and works", function()
+    local work = support.tmpdir()
+    local src_rock = work .. "/mistralai-" .. rock_version .. "-1.src.rock"
+    assert.matches("packed ", support.sh(("make -s dist DIST_DIR='%s' 2>&1"):format(work)))
+    local listing = support.sh(("unzip -Z1 '%s'"):format(src_rock))
+    assert.is_true(support.has(listing, release_rockspec .. "\n"), listing)
+    assert.is_true(support.has(listing, "mistralai-lua/csrc/transfer.c\n"), listing)
+    assert.is_false(support.has(listing, "/build/"), listing)
+    -- from another folder, so nothing of the checkout is at hand; nothing to fetch either
+    local log = support.sh(("cd / && luarocks --lua-version=%s --tree '%s/tree' install --deps-mode=none '%s' 2>&1")
+      :format(lua_version, work, src_rock))
+    assert.is_true(support.has(log, "is now installed"), log)
+    check_installed(work)
+    support.sh("rm -rf '" .. work .. "'")
+  end)
+
+  it("keeps the dev rockspec made from the release one, and both pass luarocks lint", function()
+    local work = support.tmpdir()
+    support.sh(("make -s rockspec ROCKSPEC_DIR='%s' >/dev/null 2>&1"):format(work))
+    assert.same(support.read(release_rockspec), support.read(work .. "/" .. release_rockspec),
+      "make rockspec would change " .. release_rockspec)
+    assert.same(support.read("mistralai-scm-1.rockspec"), support.read(work .. "/mistralai-scm-1.rockspec"),
+      "make rockspec would change mistralai-scm-1.rockspec")
+    for _, rockspec in ipairs({ release_rockspec, "mistralai-scm-1.rockspec" }) do
+      assert.same("", support.sh(("luarocks lint %s 2>&1"):format(rockspec)), rockspec)
+    end
+    local release = support.read(release_rockspec)
+    assert.is_true(support.has(release, '  tag = "v' .. rock_version .. '",'))
+    assert.is_nil(release:find("example%.org"), "a placeholder host")
+    assert.is_true(support.has(support.read("mistralai-scm-1.rockspec"), '  branch = "main",'))
+    support.sh("rm -rf '" .. work .. "'")
+  end)
+
+  it("states the version once: rockspec, changelog, User-Agent and the command line agree", function()
+    assert.same("string", type(rock_version))
+    assert.matches("^%d+%.%d+%.%d+$", rock_version)
+    assert.same(rock_version, require("mistralai")._VERSION)
+    assert.is_true(support.has(support.read(release_rockspec), 'version = "' .. rock_version .. '-1"'))
+    assert.same(rock_version, support.read("CHANGELOG.md"):match("\n## (%d+%.%d+%.%d+)"))
+    local c = support.echo_client()
+    local got = assert(c.files.retrieve("x"))
+    assert.is_true(support.has(got.header, "User-Agent: mistral-client-lua/" .. rock_version .. "\r\n"), got.header)
+    c:close()
+    assert.same("mistral-files " .. rock_version .. "\n",
+      support.sh(("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/%s/?.so;;' %s bin/mistral-files --version 2>&1")
+        :format(lua, lua)))
   end)
 end)
