@@ -1,5 +1,6 @@
 /* mistralai.core.Multi: one libcurl multi handle, its connection cache and the transfers in
- * flight on it. */
+ * flight on it, driven by libcurl's socket API: the multi knows which descriptors libcurl
+ * wants watched and when its timer is due, so a host wakes only for those. */
 #ifndef MX_MULTI_H
 #define MX_MULTI_H
 

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #ifdef _WIN32
+#include <winsock2.h>
 #include <io.h>
 #include <process.h>
+#define mx_poll(fds, n, ms) WSAPoll((fds), (ULONG)(n), (ms))
 #define mx_open _open
 #define mx_close _close
 #define mx_read(fd, p, n) _read((fd), (p), (unsigned)(n))
@@ -29,7 +31,9 @@ typedef struct _stat64 mx_stat_t;
 #define S_ISREG(m) (((m) & _S_IFMT) == _S_IFREG)
 #endif
 #else
+#include <poll.h>
 #include <unistd.h>
+#define mx_poll(fds, n, ms) poll((fds), (nfds_t)(n), (ms))
 #define mx_open open
 #define mx_close close
 #define mx_read read

@@ -19,6 +19,7 @@ describe("examples", function()
     ["download.lua"] = "to a sink: %d+ bytes",
     ["signed_url.lua"] = "fetched without the key: shared",
     ["fine_tuning_upload.lua"] = "use this id as the training file of a fine%-tuning job: [%x%-]+",
+    ["event_loop.lua"] = "uploaded and deleted loop%-%d%.jsonl\nuploaded and deleted loop%-%d%.jsonl\nuploaded and deleted loop%-%d%.jsonl",
   }
   for name, pattern in pairs(expected) do
     it(name, function()

@@ -323,7 +323,7 @@ describe("reliability", function()
       local multi = core.multi()
       local held = {}
       for i = 1, 3 do held[i] = multi:start{ url = url .. "/", timeout_ms = 3000 } end
-      multi:step(0.2)
+      multi:wait(0.2)
       local c = support.client({ server_url = url, connect_timeout_ms = 300, retry = false })
       local elapsed, page, err = timed(function() return c.files.list() end)
       assert.is_nil(page)

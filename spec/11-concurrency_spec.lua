@@ -107,7 +107,7 @@ describe("concurrency", function()
     c:close()
   end)
 
-  it("a custom loop runs an operation through the driver, as docs/hosts.md shows", function()
+  it("a loop that knows only time (a frame loop) runs an operation by stepping the driver", function()
     local steps = 0
     local page, err
     local driver = client:driver()

@@ -150,6 +150,12 @@ describe("docs/api.md", function()
     assert.same({}, missing)
   end)
 
+  it("shows examples/event_loop.lua in hosts.md as it is (the suite runs the file)", function()
+    local example = read("examples/event_loop.lua")
+    assert.truthy(read("docs/hosts.md"):find("```lua\n" .. example .. "```", 1, true),
+      "docs/hosts.md does not show examples/event_loop.lua verbatim")
+  end)
+
   it("points to hosts.md for the Neovim and OpenResty constructors", function()
     assert.truthy(api:find("`mistralai.nvim.new`", 1, true) or api:find("`require(\"mistralai.nvim\").new", 1, true))
     assert.truthy(api:find("`mistralai.resty.new`", 1, true) or api:find("`require(\"mistralai.resty\").new", 1, true))

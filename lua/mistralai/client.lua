@@ -2,7 +2,7 @@
 --- in closures and a private table, never in anything reachable from the client table.
 local check = require("mistralai.check")
 local files = require("mistralai.files")
-local http = require("mistralai.http")
+local driver = require("mistralai.driver")
 local retry = require("mistralai.retry")
 local tasks = require("mistralai.tasks")
 
@@ -94,44 +94,42 @@ function Client:gather(fns, opts)
   local concurrency = check.integer(F, 2, opts, "concurrency", 1) or 8
   local ctx = contexts[self]
   if ctx.closed then check.misuse("the client is closed") end
+  local d = driver.of(ctx)
   local results, next_index, active = {}, 1, 0
   while true do
     while next_index <= #fns and active < concurrency do
       local i = next_index
       next_index, active = i + 1, active + 1
-      tasks.spawn(ctx, fns[i], function(ok, r)
+      d.spawn(fns[i], function(ok, r)
         active = active - 1
         results[i] = ok and r or { nil, r, n = 2 }
       end)
     end
-    local left, wait = tasks.run_ready(ctx)
+    local left, wake = tasks.run_ready(ctx)
     if left == 0 and next_index > #fns then break end
-    if active == concurrency or next_index > #fns then http.drive(ctx, wait) end
+    if active == concurrency or next_index > #fns then d.wait(wake) end
   end
   return results
 end
 
 --- The client's driver, for hosts that run it on an event loop of their own (mistralai.nvim,
---- or yours: docs/hosts.md). One per client:
----   driver.spawn(fn, on_done) -> task: runs fn() as a task in which this client's operations
----     yield instead of blocking; on_done(true, packed results) or on_done(false, error) when
----     it ends. The first step runs at the next driver.step().
----   driver.step() -> tasks left, seconds until a task wants the clock (nil: only the network
----     will move them): moves the transfers without blocking and resumes whatever can go on.
----   driver.cancel(task, err): stops a task; its transfer is freed, on_done gets (false, err).
+--- or yours: docs/hosts.md). One per client, a table of five functions:
+---   spawn(fn, on_done) -> task: runs fn() as a task in which this client's operations yield
+---     instead of blocking; on_done(true, packed results) or on_done(false, error) when it ends.
+---     The first step runs at the next step().
+---   cancel(task, err): stops a task; its transfer is freed, on_done gets (false, err).
+---   watching() -> { [fd] = "r" | "w" | "rw" .. ":" .. generation }, seconds until step() is due
+---     (nil: no timer): what the loop should watch, and until when.
+---   ready(fd, events): a watched descriptor is ready; step(): the time is due. Both move the
+---     transfers without blocking, resume what can go on, and return the tasks left and the
+---     seconds until step() is due.
 function Client:driver()
   local ctx = contexts[self]
-  if not ctx.driver then
-    ctx.driver = {
-      spawn = function(fn, on_done) return tasks.spawn(ctx, fn, on_done) end,
-      step = function()
-        if ctx.multi and not ctx.closed then ctx.multi:step(0) end
-        return tasks.run_ready(ctx)
-      end,
-      cancel = function(task, err) tasks.cancel(ctx, task, err) end,
-    }
+  if not ctx.host_driver then
+    local d = driver.of(ctx)
+    ctx.host_driver = { spawn = d.spawn, cancel = d.cancel, watching = d.watching, ready = d.ready, step = d.step }
   end
-  return ctx.driver
+  return ctx.host_driver
 end
 
 function Client:__tostring()

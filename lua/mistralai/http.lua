@@ -3,54 +3,15 @@
 --- turns every failure into an error value.
 local check = require("mistralai.check")
 local core = require("mistralai.core")
+local driver = require("mistralai.driver")
 local errors = require("mistralai.errors")
 local retry = require("mistralai.retry")
-local tasks = require("mistralai.tasks")
 local version = require("mistralai.version")
 
 local M = {}
 
 local now = core.now
 local USER_AGENT = "mistral-client-lua/" .. version
-local STEP_INTERVAL = 0.001  -- seconds the host sleeps between steps in non-blocking mode
-
---- The client's multi handle, made at the first call: nothing is created before a host (an
---- nginx master) forks its workers.
-local function multi_of(ctx)
-  local multi = ctx.multi
-  if not multi then
-    multi = core.multi()
-    ctx.multi = multi
-  end
-  return multi
-end
-
---- Lets the client's transfers move for up to `wait` seconds (nil: until one finishes): one
---- step that waits for the network when the thread may block; otherwise a step and the
---- host's sleep. Used by every waiting loop, tasks' drivers included.
-function M.drive(ctx, wait)
-  local multi = multi_of(ctx)
-  if ctx.sleep then
-    local _, finished = multi:step(0)
-    if finished == 0 then ctx.sleep(math.min(wait or STEP_INTERVAL, STEP_INTERVAL)) end
-  else
-    local running, finished = multi:step(wait or 3600)
-    if running == 0 and finished == 0 and wait and wait > 0 then core.sleep(wait) end
-  end
-end
-
---- Waits until transfer t is done: inside a task by yielding to its driver, elsewhere by
---- driving the transfers itself.
-local function await(ctx, t)
-  if tasks.current(ctx) then return tasks.await(t) end
-  while not t:done() do M.drive(ctx) end
-end
-
---- Waits between attempts without holding up the client's other tasks.
-local function pause(ctx, seconds)
-  if tasks.current(ctx) then return tasks.pause(seconds) end
-  (ctx.sleep or core.sleep)(seconds)
-end
 
 local function authorization(ctx)
   local key = ctx.api_key()
@@ -161,7 +122,8 @@ function M.call(ctx, spec, opts)
     if deadline then req.timeout_ms = math.max(1, math.ceil((deadline - now()) * 1000)) end
     req.headers = header_lines(ctx, spec, opts.headers)  -- the key is asked for each attempt
     if ctx.debug then ctx.debug(("> %s %s | %s"):format(spec.method, req.url, redacted(req.headers))) end
-    local t, kind, message = multi_of(ctx):start(req)
+    local d = driver.of(ctx)
+    local t, kind, message = d.multi():start(req)
     if not t then return nil, errors.new(kind, message, { attempts = attempts }) end
     local refused = spec.on_start and spec.on_start(t)
     if refused then
@@ -169,7 +131,7 @@ function M.call(ctx, spec, opts)
       refused.attempts = attempts
       return nil, refused
     end
-    await(ctx, t)
+    d.await(t)
     local res = t:result()
     local err = failure(res, spec)
     if ctx.debug then ctx.debug(response_line(spec, req, res, err, attempts)) end
@@ -192,7 +154,7 @@ function M.call(ctx, spec, opts)
       err.attempts = attempts
       return nil, err
     end
-    pause(ctx, wait / 1000)
+    d.pause(wait / 1000)
   end
 end
 

@@ -1,11 +1,27 @@
 --- JSON decoding into plain Lua values: JSON null becomes nil (so optional fields are simply
---- absent) and integral numbers become integers on Lua 5.3+ (cjson yields floats).
-local cjson = require("cjson.safe")
+--- absent) and integral numbers become integers on Lua 5.3+ (cjson yields floats). Inside
+--- Neovim it decodes with vim.json, so a plugin needs no lua-cjson, and a cjson built for
+--- another Lua on package.cpath is never loaded.
+local tointeger = require("mistralai.compat").tointeger
 
 local M = {}
 
-local null = cjson.null
-local tointeger = require("mistralai.compat").tointeger
+local raw, null
+if type(vim) == "table" and type(vim.json) == "table" then
+  null = vim.NIL
+  raw = function(text)
+    local ok, v = pcall(vim.json.decode, text)
+    if ok then return v end
+    return nil, tostring(v)
+  end
+else
+  local cjson = require("cjson.safe")
+  null = cjson.null
+  raw = cjson.decode
+end
+
+--- Decodes text as it is (JSON null stays the decoder's null): the value, or nil and why not.
+M.decode_raw = raw
 
 local function clean(v)
   local t = type(v)
@@ -22,9 +38,9 @@ local function clean(v)
   return v
 end
 
---- Returns the value, or nil and cjson's message.
+--- Returns the value, or nil and the decoder's message.
 function M.decode(text)
-  local v, err = cjson.decode(text)
+  local v, err = raw(text)
   if v == nil and err ~= nil then return nil, err end
   return clean(v)
 end

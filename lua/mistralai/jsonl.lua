@@ -1,7 +1,7 @@
 --- Checks a JSON Lines file the way fine-tuning needs it: valid UTF-8, every line a JSON
 --- object, at least one line. Streams through the file line by line (constant memory).
-local cjson = require("cjson.safe")
 local core = require("mistralai.core")
+local decode = require("mistralai.json").decode_raw
 
 local M = {}
 
@@ -12,7 +12,7 @@ local function problem(line)
   local bad = core.utf8_error(line)
   if bad then return ("invalid UTF-8 at byte %d"):format(bad) end
   if line:find("^%s*$") then return "empty line" end
-  local value, err = cjson.decode(line)
+  local value, err = decode(line)
   if value == nil and err then return "invalid JSON: " .. err end
   if type(value) ~= "table" or line:find("^%s*%[") then return "not a JSON object" end
   return nil

@@ -1,11 +1,12 @@
 --- mistralai for Neovim plugins: the same options and operations, each taking a callback as
---- its last argument and returning at once; the transfers move on Neovim's event loop (a
---- vim.loop timer steps them while any is in flight) and callbacks run through vim.schedule,
---- so they may call the editor's API.
+--- its last argument and returning at once. The transfers move on Neovim's event loop: a libuv
+--- poll handle on each socket libcurl uses and one timer set from libcurl's timeout, so a call
+--- that waits on the network wakes the editor only when a socket is ready or the timer is due.
+--- Callbacks run through vim.schedule, so they may call the editor's API.
 ---
 ---   local client = require("mistralai.nvim").new{ api_key = ... }
 ---   local handle = client.files.upload({ file = path, purpose = "fine-tune" }, function(f, err) end)
----   handle:cancel()  -- frees the transfer; the callback gets nil, err with kind "aborted"
+---   handle.cancel()  -- frees the transfer; the callback gets nil, err with kind "aborted"
 local check = require("mistralai.check")
 local compat = require("mistralai.compat")
 local errors = require("mistralai.errors")
@@ -14,15 +15,20 @@ local files_module = require("mistralai.files")
 local M = {}
 
 local uv = vim.uv or vim.loop
-local TICK_MS = 1  -- how often the timer steps the transfers while any is in flight
-
 local pack, unpack = compat.pack, compat.unpack
+
+local open_clients = setmetatable({}, { __mode = "k" })  -- closed when Neovim quits
 
 -- each, callback style: every matching file across all pages, as one list.
 local function collect_each(files, ...)
   local all = {}
   for f in files.each(...) do all[#all + 1] = f end
   return all
+end
+
+-- A Lua error of the adapter itself (not of an operation): shown in the editor.
+local function report(err)
+  vim.schedule(function() error(err, 0) end)
 end
 
 --- Returns a client whose operations take a callback. Options as for mistralai.new, except
@@ -33,39 +39,91 @@ function M.new(opts)
   end
   local inner = require("mistralai").new(opts)
   local driver = inner:driver()
-  local timer, ticking = nil, false
+  local watchers = {}  -- fd -> { poll = handle, generation = "n", events = "r" | "w" | "rw" }
+  local timer = uv.new_timer()
+  local live = {}      -- task -> its callback, while the operation runs
+  local closed = false
 
-  local function tick()
-    local ok, left = pcall(driver.step)
-    if not ok or left == 0 then
-      timer:stop()
-      ticking = false
-      if not ok then vim.schedule(function() error(left, 0) end) end
+  local sync
+
+  -- libcurl's wishes as watchers: a poll handle per socket, one timer.
+  local function on_due()
+    local ok, err = pcall(driver.step)
+    if not ok then report(err) end
+    sync()
+  end
+
+  local function on_ready(fd)
+    return function(err, events)
+      local ok, why = pcall(driver.ready, fd, err and "rw" or events)
+      if not ok then report(why) end
+      sync()
     end
   end
 
+  local function drop(fd)
+    local w = watchers[fd]
+    watchers[fd] = nil
+    w.poll:stop()
+    if not w.poll:is_closing() then w.poll:close() end
+  end
+
+  sync = function()
+    if closed then return end
+    local fds, due = driver.watching()
+    for fd, w in pairs(watchers) do
+      local want = fds[fd]
+      if want == nil or want:match(":(%d+)$") ~= w.generation then drop(fd) end
+    end
+    for fd, want in pairs(fds) do
+      local events, generation = want:match("^(%a*):(%d+)$")
+      local w = watchers[fd]
+      if w == nil then
+        w = { poll = uv.new_socket_poll(fd), generation = generation }
+        watchers[fd] = w
+      end
+      if w.events ~= events then
+        w.events = events
+        if events == "" then w.poll:stop() else w.poll:start(events, on_ready(fd)) end
+      end
+    end
+    timer:stop()
+    -- at least 1 ms: a 0 ms timer started from a timer callback would run again in the same
+    -- turn of the loop, before any socket is polled
+    if due then timer:start(math.max(1, math.ceil(due * 1000)), 0, on_due) end
+  end
+
   local function run(work, callback)
+    if closed then check.misuse("the client is closed") end
     local started, raised = false, nil
-    local task = driver.spawn(work, function(ok, result)
+    local task
+    task = driver.spawn(work, function(ok, result)
+      live[task] = nil
       if not started and not ok then raised = result return end  -- misuse: raised at the call
-      vim.schedule(function()
+      local function deliver()
         if ok then return callback(unpack(result, 1, result.n)) end
         if errors.is_error(result) then return callback(nil, result) end
         -- a sink or progress callback raised: the transfer is freed, the caller is told
         callback(nil, errors.new("aborted", tostring(result), { raised = result }))
-      end)
+      end
+      if closed then  -- closing (Neovim may be quitting): no later turn of the loop is certain
+        local delivered, err = pcall(deliver)
+        if not delivered then report(err) end
+      else
+        vim.schedule(deliver)
+      end
     end)
+    live[task] = callback
     driver.step()  -- the first step now: arguments are checked, the transfer starts
     started = true
     if raised ~= nil then error(raised, 3) end
-    if not task.done and not ticking then
-      timer = timer or uv.new_timer()
-      timer:start(TICK_MS, TICK_MS, tick)
-      ticking = true
-    end
+    sync()
     return {
       --- Stops the operation: its transfer is freed at once, the callback gets kind "aborted".
-      cancel = function() driver.cancel(task, errors.new("aborted", "cancelled")) end,
+      cancel = function()
+        driver.cancel(task, errors.new("aborted", "cancelled"))
+        sync()
+      end,
     }
   end
 
@@ -90,17 +148,29 @@ function M.new(opts)
   end
 
   local client = { files = files, server_url = inner.server_url }
-  --- Frees the connections; transfers in flight are cancelled. Idempotent.
+  --- Cancels every operation in flight (each callback gets nil, err with kind "aborted", at
+  --- once) and frees the connections. Idempotent; Neovim's VimLeavePre does it too.
   function client.close()
-    if timer then
-      timer:stop()
-      if not timer:is_closing() then timer:close() end
-    end
+    if closed then return end
+    closed = true
+    for task in pairs(live) do driver.cancel(task, errors.new("aborted", "the client was closed")) end
+    for fd in pairs(watchers) do drop(fd) end
+    timer:stop()
+    if not timer:is_closing() then timer:close() end
     inner:close()
+    open_clients[client] = nil
   end
+  open_clients[client] = true
   return setmetatable(client, {
     __tostring = function() return "mistralai.nvim " .. tostring(inner) end,
   })
 end
+
+vim.api.nvim_create_autocmd("VimLeavePre", {
+  desc = "mistralai.nvim: cancel the operations in flight",
+  callback = function()
+    for client in pairs(open_clients) do client.close() end
+  end,
+})
 
 return M

@@ -75,6 +75,16 @@ function M.cancel(ctx, task, err)
   finish(s, task, false, err)
 end
 
+--- Seconds until the first task that waits for the clock wants it (nil: none does).
+function M.next_wake(ctx)
+  local s, wake = ctx.scheduler, nil
+  for _, task in ipairs(s and s.tasks or {}) do
+    local w = task.waiting
+    if type(w) == "number" and (wake == nil or w < wake) then wake = w end
+  end
+  return wake and math.max(0, wake - core.now())
+end
+
 --- Resumes every task that can go on. Returns how many tasks are left, and how long the
 --- driver may wait before some task wants the clock (nil: only network activity will do).
 function M.run_ready(ctx)
