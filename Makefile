@@ -103,7 +103,7 @@ check-memory: deps all
 
 # The suite with the core built by clang with AddressSanitizer and UndefinedBehaviorSanitizer,
 # loaded into the stock interpreter (the runtime preloaded, since lua itself is not built so).
-check-asan: deps
+check-asan: deps all
 	EXTRA_PACKAGES="$(CLANG_PACKAGES)" scripts/install-deps
 	@mkdir -p $(ASAN_BUILD)/mistralai
 	$(CLANG) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \

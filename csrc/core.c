@@ -5,6 +5,7 @@
 #include "multi.h"
 #include "transfer.h"
 #include "utf8.h"
+#include "wait.h"
 
 /* core.now() -> seconds on a monotonic clock */
 static int core_now(lua_State *L) {
@@ -64,5 +65,6 @@ int luaopen_mistralai_core(lua_State *L) {
   mx_setfuncs(L, functions, 0);
   mx_transfer_register(L);
   mx_multi_register(L);
+  mx_wait_register(L);
   return 1;
 }

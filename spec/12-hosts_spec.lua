@@ -84,9 +84,13 @@ describe("hosts", function()
       app = require("mistralai.server").start{
         cpath = root .. "/build/luajit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so",
         path = root .. "/?.lua",
+        main = "thread_pool default threads=4;",
         http = "  lua_shared_dict state 64k;",
         server = "    location = /transfer { content_by_lua_block { require('spec.hosts.resty').transfer() } }\n"
-          .. "    location = /ping { content_by_lua_block { require('spec.hosts.resty').ping() } }",
+          .. "    location = /ping { content_by_lua_block { require('spec.hosts.resty').ping() } }\n"
+          .. "    location = /wait { content_by_lua_block { require('spec.hosts.resty').wait() } }\n"
+          .. "    location = /gone { content_by_lua_block { require('spec.hosts.resty').gone() } }\n"
+          .. "    location = /cpu { content_by_lua_block { require('spec.hosts.resty').cpu() } }",
       }
       file = support.random_file(dir .. "/nginx-upload.bin", size)
     end)
@@ -120,6 +124,45 @@ describe("hosts", function()
       assert.same(support.sha256_file(file), support.sha256_file(file .. ".back"))
       print(("\n  nginx, mistralai.resty: %d pings during a %s ms transfer of %d MiB each way, slowest %.1f ms")
         :format(#busy_pings, result:match("(%d+)\n$"), math.floor(size / 1048576), worst))
+    end)
+
+    it("#timing 100 requests waiting on a silent server cost the worker little, and it answers meanwhile", function()
+      support.reset()
+      support.fault{ kind = "stall", seconds = 5, times = 100, method = "GET", path = "/v1/files" }
+      local query = ("server=%s&key=%s"):format(support.url, support.api_key)
+      local waiting = support.popen(("for i in $(seq 100); do curl -sS '%s/wait?%s' & done; wait"):format(app.url, query))
+      support.sh("sleep 1")  -- every request is in, waiting
+      local cpu0 = tonumber(support.sh(("curl -sS '%s/cpu'"):format(app.url)))
+      local slowest = 0
+      for _ = 1, 6 do
+        local seconds = tonumber(support.sh(("curl -sS -o /dev/null -w '%%{time_total}' '%s/ping'"):format(app.url)))
+        slowest = math.max(slowest, seconds * 1000)
+        support.sh("sleep 0.5")
+      end
+      local cpu = tonumber(support.sh(("curl -sS '%s/cpu'"):format(app.url))) - cpu0
+      local answers = waiting:read("*a")
+      waiting:close()
+      local _, lists = answers:gsub("list\n", "")
+      assert.same(100, lists, answers)
+      -- the bench measures the figure (target: 5% of a core); a poll per request cost ~70%
+      assert.is_true(cpu < 0.3, ("the worker spent %.2f s of CPU over ~3 s of waiting"):format(cpu))
+      assert.is_true(slowest < 50, ("a ping took %.1f ms"):format(slowest))
+      print(("\n  nginx, 100 requests waiting: %.2f s CPU over ~3 s, slowest ping %.1f ms"):format(cpu, slowest))
+    end)
+
+    it("a request that goes away while it waits has its transfer cancelled, its file removed", function()
+      local c = support.client()
+      local f = assert(c.files.upload{ file = { file_name = "gone.txt", content = "gone" } })
+      c:close()
+      support.reset()
+      support.fault{ kind = "stall", seconds = 10, method = "GET" }
+      local output = dir .. "/gone.out"
+      assert.same("left\n", support.sh(("curl -sS '%s/gone?server=%s&key=%s&id=%s&output=%s'")
+        :format(app.url, support.url, support.api_key, f.id, output)))
+      local parts = function() return support.sh(("ls '%s' | grep -c '^gone.out' || true"):format(dir)) end
+      assert.same("1\n", parts(), "the download's temporary file exists while it waits")
+      support.sh("sleep 5")  -- the pump notices the caller is gone within 3 s or so
+      assert.same("0\n", parts(), "the download was cancelled and its temporary file removed")
     end)
 
     it("#timing for contrast, a blocking transfer holds the worker for its whole length", function()

@@ -1,20 +1,187 @@
 --- mistralai for OpenResty (and nginx with lua-nginx-module): the same options, operations
---- and results as mistralai.new, but inside a request handler or a timer every wait yields to
---- nginx (ngx.sleep between steps of the transfers), so the worker goes on serving other
---- requests while a transfer runs. The client makes nothing until its first call, so one
---- may be created at module level; connections are per worker.
+--- and results as mistralai.new, called the same way in a request handler or a timer. Each
+--- call runs as a task of the client's driver and its caller waits on an ngx.semaphore; one
+--- pump per client and worker (a background timer) moves every transfer of the client, so
+--- waiting costs the same for 1 request as for 100. While nothing moves, the pump waits in
+--- nginx's thread pool "default" (`thread_pool default threads=N;` in nginx.conf), in poll() on
+--- the sockets libcurl waits on (ngx.run_worker_thread): no wake-up at all until a socket or
+--- libcurl's timer is due. Without that pool it sleeps between looks, longer while nothing
+--- moves (1 to 16 ms). While bytes flow it acts on them, yielding to nginx every few ms. The
+--- client makes nothing until its first call, so one may be created at module level;
+--- connections are per worker.
 ---   local client = require("mistralai.resty").new{ api_key = os.getenv("MISTRAL_API_KEY") }
 local check = require("mistralai.check")
+local compat = require("mistralai.compat")
+local errors = require("mistralai.errors")
+local files_module = require("mistralai.files")
 
 local M = {}
+
+local THREAD_POOL = "default"
+local LEASE = 1            -- seconds: a waiting caller shows it is alive this often
+local GONE_AFTER = 3 * LEASE
+local LONGEST_WAIT = LEASE -- the pump looks at its callers at least this often
+local BUSY_SLICE = 0.002   -- seconds the pump works on flowing bytes before it yields to nginx
+-- without the thread pool: the pump's sleeps, from right after activity to long idle
+local SLEEP_MIN, SLEEP_MAX = 0.001, 0.016
+
+local pack, unpack = compat.pack, compat.unpack
 
 function M.new(opts)
   opts = opts or {}
   check.arg("new", 1, opts, "table")
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
-  if o.sleep == nil then o.sleep = ngx.sleep end
-  return require("mistralai").new(o)
+  if opts.sleep ~= nil then
+    check.argerror("new", 1, "option 'sleep' is not for mistralai.resty: its pump waits on the sockets")
+  end
+  local core = require("mistralai.core")
+  local semaphore = require("ngx.semaphore")
+  local inner = require("mistralai").new(opts)
+  local driver = inner:driver()
+  local callers = {}  -- task -> { seen = time }: the callers waiting for their task
+  local pumping, waker, closed = false, nil, false
+  local thread_pool = true  -- until nginx says it has none
+
+  -- Cancels the tasks whose callers went away (a finished request, a killed light thread):
+  -- a transfer nobody waits for does not run on.
+  local function drop_gone_callers()
+    local now = ngx.now()
+    for task, caller in pairs(callers) do
+      if now - caller.seen > GONE_AFTER then
+        callers[task] = nil
+        driver.cancel(task, errors.new("aborted", "the caller went away"))
+      end
+    end
+  end
+
+  -- Waits until a socket is ready or `seconds` passed; returns the ready sockets.
+  local idle_sleep = SLEEP_MIN
+  local function wait(fds, seconds)
+    if thread_pool then
+      local ms = math.ceil(seconds * 1000)
+      local ok, ready = ngx.run_worker_thread(THREAD_POOL, "mistralai.poll_thread", "wait", fds, ms, waker:fd())
+      if ok then return ready end
+      if not tostring(ready):find("not found", 1, true) then error("mistralai.resty: " .. tostring(ready)) end
+      thread_pool = false
+    end
+    ngx.sleep(math.max(SLEEP_MIN, math.min(idle_sleep, seconds)))
+    idle_sleep = math.min(idle_sleep * 2, SLEEP_MAX)
+    return core.poll(fds, 0)
+  end
+
+  local function pump(premature)
+    ngx.update_time()
+    local yielded_at = ngx.now()
+    while not premature and not closed do
+      local left = driver.step()
+      if left == 0 then break end
+      drop_gone_callers()
+      local fds, due = driver.watching()
+      local ready = core.poll(fds, 0)
+      local busy = next(ready) ~= nil
+      if not busy then ready = wait(fds, math.min(due or LONGEST_WAIT, LONGEST_WAIT)) end
+      for fd, events in pairs(ready) do driver.ready(fd, events) end
+      ngx.update_time()
+      if not busy then
+        yielded_at = ngx.now()
+      else
+        idle_sleep = SLEEP_MIN
+        if ngx.now() - yielded_at >= BUSY_SLICE then  -- let nginx serve its other events
+          ngx.sleep(SLEEP_MIN)
+          yielded_at = ngx.now()
+        end
+      end
+    end
+    pumping = false
+  end
+
+  local function ensure_pump()
+    if pumping then
+      waker:wake()  -- a new transfer: the pump must watch its sockets too
+      return
+    end
+    waker = waker or core.waker()
+    local ok, err = ngx.timer.at(0, pump)
+    if not ok then error("mistralai.resty: cannot start the pump: " .. tostring(err)) end
+    pumping = true
+  end
+
+  -- Runs work as a task and waits for it; returns its results as the blocking client would.
+  local function run(work)
+    if closed then check.misuse("the client is closed") end
+    local outcome
+    local sema = semaphore.new()
+    local task = driver.spawn(work, function(ok, result)
+      outcome = { ok, result }
+      sema:post(1)
+    end)
+    local caller = { seen = ngx.now() }
+    callers[task] = caller
+    driver.step()  -- the first step now: arguments are checked, the transfer starts
+    if not outcome then ensure_pump() end
+    while not outcome do
+      sema:wait(LEASE)
+      caller.seen = ngx.now()
+    end
+    callers[task] = nil
+    if outcome[1] then return unpack(outcome[2], 1, outcome[2].n) end
+    if errors.is_error(outcome[2]) then return nil, outcome[2] end
+    error(outcome[2], 0)  -- misuse, or what a sink or progress callback raised
+  end
+
+  local files = {}
+  for _, op in ipairs(files_module.OPERATIONS) do
+    local name = op.name
+    local inner_op = inner.files[name]
+    files[name] = function(first, ...)
+      local args = first == files and pack(...) or pack(first, ...)
+      if name ~= "each" then
+        return run(function() return inner_op(unpack(args, 1, args.n)) end)
+      end
+      -- the iterator is made here; each of its pages is fetched by a task
+      local next_file, state, control, closer = inner_op(unpack(args, 1, args.n))
+      return function(...)
+        local rest = pack(...)
+        return run(function() return next_file(unpack(rest, 1, rest.n)) end)
+      end, state, control, closer
+    end
+  end
+
+  local client = setmetatable({ files = files, server_url = inner.server_url }, {
+    __index = {
+      --- Runs the functions at once, each in a light thread of its own, at most `concurrency`
+      --- (default 8) at a time; results as mistralai's gather gives them.
+      gather = function(_, fns, gather_opts)
+        check.arg("gather", 1, fns, "table")
+        gather_opts = gather_opts or {}
+        check.arg("gather", 2, gather_opts, "table")
+        check.known("gather", 2, gather_opts, { concurrency = true })
+        local concurrency = check.integer("gather", 2, gather_opts, "concurrency", 1) or 8
+        local results, next_index = {}, 1
+        local function worker()
+          while next_index <= #fns do
+            local i = next_index
+            next_index = i + 1
+            local r = pack(pcall(fns[i]))
+            results[i] = r[1] and pack(unpack(r, 2, r.n)) or { nil, r[2], n = 2 }
+          end
+        end
+        local threads = {}
+        for k = 1, math.min(concurrency, #fns) do threads[k] = ngx.thread.spawn(worker) end
+        for _, thread in ipairs(threads) do ngx.thread.wait(thread) end
+        return results
+      end,
+      --- Ends every operation in flight with kind "aborted" and frees the connections.
+      close = function()
+        if closed then return end
+        closed = true
+        for task in pairs(callers) do driver.cancel(task, errors.new("aborted", "the client was closed")) end
+        inner:close()
+        if waker then waker:close() end
+      end,
+    },
+    __tostring = function() return "mistralai.resty " .. tostring(inner) end,
+  })
+  return client
 end
 
 return M

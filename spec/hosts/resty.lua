@@ -2,6 +2,7 @@
 --   /transfer?mode=resty|blocking&file=PATH&server=URL&key=KEY: uploads the file to the local
 --      Files API server and downloads it back, through mistralai.resty or the blocking client
 --   /ping: answers at once, saying whether a transfer is running in this worker
+--   /wait, /gone, /cpu: what waiting costs the worker, and handlers that go away (below)
 local M = {}
 
 function M.transfer()
@@ -18,6 +19,39 @@ function M.transfer()
   state:set("busy", false)
   client:close()
   ngx.say(f and f.bytes or tostring(err), " ", tostring(ok or derr), " ", ("%.0f"):format((ngx.now() - started) * 1000))
+end
+
+-- One client per worker, made at the first call, as an app would keep it at module level.
+local shared
+local function shared_client(args)
+  shared = shared or require("mistralai.resty").new{ server_url = args.server, api_key = args.key, retry = false }
+  return shared
+end
+
+--- /wait?server=URL&key=KEY: one list, answered when the Files API server answers it.
+function M.wait()
+  local page, err = shared_client(ngx.req.get_uri_args()).files.list{ page_size = 1 }
+  ngx.say(page and page.object or tostring(err))
+end
+
+--- /gone?server=URL&key=KEY&id=ID&output=PATH: starts a download in a light thread, then
+--- ends the request while it waits: the handler goes away, its transfer must not run on.
+function M.gone()
+  local args = ngx.req.get_uri_args()
+  local client = shared_client(args)
+  ngx.thread.spawn(function() return client.files.download(args.id, { output = args.output }) end)
+  ngx.sleep(0.3)  -- the download is out, its temporary file made
+  ngx.say("left")
+  return ngx.exit(200)
+end
+
+--- /cpu: this worker's CPU seconds so far (utime + stime).
+function M.cpu()
+  local f = assert(io.open("/proc/self/stat"))
+  local fields = {}
+  for x in f:read("*a"):gsub("^.*%) ", ""):gmatch("%S+") do fields[#fields + 1] = x end
+  f:close()
+  ngx.say((tonumber(fields[12]) + tonumber(fields[13])) / 100)
 end
 
 function M.ping()

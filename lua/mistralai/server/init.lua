@@ -64,6 +64,7 @@ local function config(o)
   for _, m in ipairs(MODULES) do  -- OpenResty has the Lua module built in
     if exists(m) then add("load_module " .. m .. ";") end
   end
+  if o.main then add(o.main) end  -- extra main-level lines (a thread_pool for hosted apps)
   add("events { worker_connections 1024; }")
   add("http {")
   add("  access_log off;")
@@ -118,7 +119,7 @@ local function prepare(opts)
     foreground = opts.foreground == true,
     cpath = opts.cpath or "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so",
     tls = opts.tls,  -- { cert = path, key = path }: serve HTTPS
-    http = opts.http, server = opts.server, path = opts.path,
+    main = opts.main, http = opts.http, server = opts.server, path = opts.path,
     secret = ("%08x%08x"):format(math.random(0, 0x7fffffff), os.time()),
   }
   o.prefix = opts.prefix
