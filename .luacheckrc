@@ -5,8 +5,10 @@ files["spec"] = { std = "+busted", max_line_length = false }
 files["lua/mistralai/server"] = { globals = { "ngx" } }
 files["lua/mistralai/nvim.lua"] = { read_globals = { "vim" } }
 files["lua/mistralai/json.lua"] = { read_globals = { "vim" } }
+files["build.lua"] = { read_globals = { "vim" } }
 files["spec/hosts/nvim.lua"] = { read_globals = { "vim" } }
 files["spec/hosts/nvim_wait.lua"] = { read_globals = { "vim" } }
+files["spec/hosts/nvim_plugin.lua"] = { read_globals = { "vim" } }
 files["spec/hosts/resty.lua"] = { read_globals = { "ngx" } }
 files["lua/mistralai/resty.lua"] = { read_globals = { "ngx" } }
 -- Declarations for LuaLS only: empty functions and long type lines are its form.

@@ -38,7 +38,7 @@ INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 PORT       ?= 8080
 
 .PHONY: all deps test test-all lint demo server install clean check-memory check-asan test-gc fuzz bench \
-  rockspec dist
+  rockspec dist nvim
 
 # The release. The version is written once, in lua/mistralai/version.lua. REPO_URL is the git
 # repository luarocks fetches a release's tag (and the dev rockspec's main branch) from:
@@ -76,6 +76,12 @@ $(CORE): $(SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -fPIC $(LUA_CFLAGS) $(CURL_CFLAGS) $(SRCS) $(LIBFLAG) -o $@ $(CURL_LIBS)
 
+# The core for Neovim's LuaJIT, in the plugin's own lua/ folder: what a plugin manager's build
+# step runs (lazy.nvim runs build.lua, which runs this).
+nvim:
+	$(MAKE) --no-print-directory LUA=luajit all
+	cp build/luajit/mistralai/core.so lua/mistralai/core.so
+
 # Installs what is missing (Debian packages), once.
 deps:
 	@scripts/install-deps
@@ -92,7 +98,7 @@ test-all: deps lint
 	done
 
 lint: deps
-	luacheck -q lua spec examples bin fuzz bench types
+	luacheck -q lua spec examples bin fuzz bench types build.lua
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --std=c99 csrc
 
@@ -180,4 +186,4 @@ dist:
 	@echo "packed $(DIST_DIR)/$(SRC_ROCK)"
 
 clean:
-	rm -rf build
+	rm -rf build lua/mistralai/core.so

@@ -76,6 +76,51 @@ describe("hosts", function()
       :format(window_ms, extra_cpu, extra_wakeups))
   end)
 
+  describe("Neovim plugin layouts: only each recipe's steps, then upload, list and download", function()
+    local root = support.sh("pwd"):gsub("%s+$", "")
+    -- the plugin as a manager's clone of the repository would hold it
+    local function clone(into)
+      support.sh(("mkdir -p '%s' && git ls-files -co --exclude-standard | grep -v '^build/' | tar -cf - -T - | tar -xf - -C '%s'")
+        :format(into, into))
+    end
+    local function run_plugin(nvim_args, env)
+      local out = dir .. "/plugin.out"
+      os.remove(out)
+      local log = support.sh(("cd '%s' && %s MISTRALAI_OUT='%s' MISTRAL_SERVER_URL='%s' MISTRAL_API_KEY='%s' "
+        .. "timeout 60 nvim --headless -i NONE %s -c 'luafile %s/spec/hosts/nvim_plugin.lua' -c 'qa!' 2>&1")
+        :format(dir, env or "", out, support.url, support.api_key, nvim_args, root))
+      local r = parse(support.read(out) or "")
+      assert.same("13", r.upload, log)
+      assert.same("true", r.listed, log)
+      assert.same("from a plugin", r.downloaded, log)
+      assert.same("false", r.cjson_loaded, "JSON goes through vim.json inside Neovim")
+    end
+
+    it("lazy.nvim: the clone's build.lua builds the core", function()
+      local plugin = dir .. "/lazy/mistralai-lua"
+      clone(plugin)
+      support.sh(("cd '%s' && nvim --headless -u NONE -i NONE -c 'luafile build.lua' -c 'qa!' 2>&1"):format(plugin))
+      -- a Lua 5.4 cjson first on the cpath, as `eval "$(luarocks --lua-version=5.4 path)"` leaves it
+      run_plugin(("-u NONE --cmd 'set rtp^=%s'"):format(plugin), "LUA_CPATH='/usr/lib/x86_64-linux-gnu/lua/5.4/?.so;;'")
+    end)
+
+    it("packer: run = 'make nvim' in the clone, loaded from pack/packer/start", function()
+      local site = dir .. "/packer-site"
+      local plugin = site .. "/pack/packer/start/mistralai-lua"
+      clone(plugin)
+      support.sh(("cd '%s' && make -s nvim >/dev/null 2>&1"):format(plugin))
+      run_plugin(("-u NORC --cmd 'set packpath^=%s'"):format(site))
+    end)
+
+    it("pack/*/start by hand: git clone, make nvim", function()
+      local site = dir .. "/manual-site"
+      local plugin = site .. "/pack/mistralai/start/mistralai"
+      clone(plugin)
+      support.sh(("make -s -C '%s' nvim >/dev/null 2>&1"):format(plugin))
+      run_plugin(("-u NORC --cmd 'set packpath^=%s'"):format(site))
+    end)
+  end)
+
   describe("nginx", function()
     local app, file
     local size = 128 * 1024 * 1024
