@@ -38,7 +38,7 @@ INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 PORT       ?= 8080
 
 .PHONY: all deps test test-all lint demo server install clean check-memory check-asan test-gc fuzz bench \
-  rockspec dist nvim
+  rockspec dist nvim bench-waiting
 
 # The release. The version is written once, in lua/mistralai/version.lua. REPO_URL is the git
 # repository luarocks fetches a release's tag (and the dev rockspec's main branch) from:
@@ -132,6 +132,14 @@ bench: deps
 	cd bench && npm install --no-audit --no-fund --loglevel=error
 	lua5.4 bench/bench.lua
 	mv bench/RESULTS.tmp bench/RESULTS.md
+	$(MAKE) --no-print-directory bench-waiting
+
+# What waiting costs Neovim and an nginx worker: the "Waiting cost" section of
+# bench/RESULTS.md; exits non-zero when one of its targets is missed.
+bench-waiting: deps
+	$(MAKE) --no-print-directory LUA=lua5.4 all
+	$(MAKE) --no-print-directory LUA=luajit all
+	lua5.4 bench/waiting.lua
 
 # Each fuzzer for FUZZ_SECONDS: libFuzzer on the header parser and the UTF-8 checker from the
 # committed seed corpora (new finds go to build/fuzz/corpus/), then random option tables and ids

@@ -2,7 +2,8 @@
 --   /transfer?mode=resty|blocking&file=PATH&server=URL&key=KEY: uploads the file to the local
 --      Files API server and downloads it back, through mistralai.resty or the blocking client
 --   /ping: answers at once, saying whether a transfer is running in this worker
---   /wait, /gone, /cpu: what waiting costs the worker, and handlers that go away (below)
+--   /wait, /gone, /cpu, /uploads: what waiting costs the worker, handlers that go away, and
+--      concurrent uploads (below; make bench uses them too)
 local M = {}
 
 function M.transfer()
@@ -43,6 +44,24 @@ function M.gone()
   ngx.sleep(0.3)  -- the download is out, its temporary file made
   ngx.say("left")
   return ngx.exit(200)
+end
+
+--- /uploads?server=URL&key=KEY&file=PATH&n=N: N concurrent uploads of the file through the
+--- worker's client (make bench compares them with a plain script's client:gather); answers
+--- the seconds they took.
+function M.uploads()
+  local args = ngx.req.get_uri_args()
+  local client = shared_client(args)
+  local fns = {}
+  for i = 1, tonumber(args.n) do
+    fns[i] = function() return client.files.upload{ file = args.file, file_name = "bench-" .. i .. ".bin" } end
+  end
+  ngx.update_time()
+  local started = ngx.now()
+  local results = client:gather(fns, { concurrency = #fns })
+  ngx.update_time()
+  for _, r in ipairs(results) do if not r[1] then return ngx.say("failed: ", tostring(r[2])) end end
+  ngx.say(("%.3f"):format(ngx.now() - started))
 end
 
 --- /cpu: this worker's CPU seconds so far (utime + stime).
