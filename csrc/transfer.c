@@ -162,7 +162,7 @@ int mx_transfer_new(lua_State *L, int req) {
   if (output != NULL && (why = mx_output_open(&t->out, output)) != NULL)
     return start_failed(L, self, "cannot write '%s': %s", output, why);
   if (output != NULL || t->sink_ref != LUA_NOREF)
-    curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 256L * 1024);
+    curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 64L * 1024);
   set_callbacks(t);
   return 1;
 }

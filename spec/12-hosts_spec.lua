@@ -20,7 +20,7 @@ describe("hosts", function()
     local plugin = dir .. "/plugin"
     support.sh(("mkdir -p '%s/lua' && cp -r lua/mistralai '%s/lua/' && cp build/luajit/mistralai/core.so '%s/lua/mistralai/'")
       :format(plugin, plugin, plugin))
-    local size = 96 * 1024 * 1024
+    local size = 200 * 1024 * 1024
     local file = support.random_file(dir .. "/nvim-upload.bin", size)
     local out = dir .. "/nvim.out"
     local log = support.sh(("cd '%s' && MISTRALAI_OUT='%s' MISTRALAI_FILE='%s' MISTRALAI_FILE_SIZE=%d "
@@ -39,11 +39,15 @@ describe("hosts", function()
     assert.same("aborted", r.cancel_kind)
     assert.same("false", r.cancel_left_file)
     assert.is_true(tonumber(r.returned_ms) < 50, "upload() returned after " .. r.returned_ms .. " ms")
-    -- the timer kept ticking during the transfer
+    -- the timer kept ticking during the transfers (target 20 ms; a wide margin here)
     assert.is_true(tonumber(r.ticks) >= 5, "ticks " .. r.ticks)
     assert.is_true(tonumber(r.longest_gap_ms) < 100, "longest gap " .. r.longest_gap_ms .. " ms")
-    print(("\n  Neovim: %s ticks, longest gap %s ms during a %d MiB upload; blocking: %s ms gap over %s ms")
-      :format(r.ticks, r.longest_gap_ms, math.floor(size / 1048576), r.blocking_longest_gap_ms, r.blocking_upload_ms))
+    -- downloading to a file, one action of libcurl's writes can hold the loop a few hundred ms
+    -- on this disk (the gap is reported, not asserted); a blocking download would not tick at all
+    assert.is_true(tonumber(r.download_ticks) >= 3, "ticks " .. r.download_ticks)
+    print(("\n  Neovim, %d MiB: longest gap %s ms uploading (%s ticks), %s ms downloading (%s ticks); blocking: %s ms gap over %s ms")
+      :format(math.floor(size / 1048576), r.longest_gap_ms, r.ticks, r.download_longest_gap_ms, r.download_ticks,
+        r.blocking_longest_gap_ms, r.blocking_upload_ms))
   end)
 
   it("#timing Neovim: a call waiting on a silent server costs the editor nothing; close and quit cancel", function()

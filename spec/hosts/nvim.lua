@@ -36,7 +36,11 @@ client.files.upload({ file = path, purpose = "batch" }, function(f, err)
     report("list_error", lerr)
     report("listed", page and #page.data)
     local target = path .. ".back"
+    ticks, longest, last, busy = 0, 0, uv.hrtime(), true
     client.files.download(f.id, { output = target }, function(ok, derr)
+      busy = false
+      report("download_ticks", ticks)
+      report("download_longest_gap_ms", ("%.1f"):format(longest))
       report("download_error", derr)
       report("download_ok", ok)
       local got = io.open(target, "rb")
