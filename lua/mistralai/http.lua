@@ -1,6 +1,6 @@
---- Runs one API call over the core: builds the request, drives the transfer (blocking, or
---- through the client's sleep so the host keeps running), retries what may be retried, and
---- turns every failure into an error value.
+--- Runs one API call over the core: builds the request, waits for the transfer through the
+--- client's driver (mistralai.driver: blocking, in a task, or through the host), retries what
+--- may be retried, and turns every failure into an error value.
 local check = require("mistralai.check")
 local core = require("mistralai.core")
 local driver = require("mistralai.driver")
