@@ -122,7 +122,8 @@ test-gc: deps all
 	MISTRALAI_TEST_GC=1 scripts/run-tests $(LUA) --exclude-tags=big
 
 # The benchmarks side by side (bench/RESULTS.md): the rock on Lua 5.4 and LuaJIT, the curl
-# program, and the official TypeScript SDK installed from npm into bench/.
+# program, and the official TypeScript SDK installed from npm into bench/. Exits non-zero when
+# a target is missed (both parts run and write their sections regardless), naming it.
 # BENCH_RUNS (5), BENCH_BIG_MIB (1024), BENCH_SKIP_TS=1 to leave the SDK out.
 bench: deps
 	EXTRA_PACKAGES="valgrind time" scripts/install-deps
@@ -130,9 +131,10 @@ bench: deps
 	$(MAKE) --no-print-directory LUA=lua5.4 all
 	$(MAKE) --no-print-directory LUA=luajit all
 	cd bench && npm install --no-audit --no-fund --loglevel=error
-	lua5.4 bench/bench.lua
-	mv bench/RESULTS.tmp bench/RESULTS.md
-	$(MAKE) --no-print-directory bench-waiting
+	@status=0; lua5.4 bench/bench.lua || status=1; \
+	  if [ -f bench/RESULTS.tmp ]; then mv bench/RESULTS.tmp bench/RESULTS.md; fi; \
+	  $(MAKE) --no-print-directory bench-waiting || status=1; \
+	  exit $$status
 
 # What waiting costs Neovim and an nginx worker: the "Waiting cost" section of
 # bench/RESULTS.md; exits non-zero when one of its targets is missed.
