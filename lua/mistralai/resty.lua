@@ -21,6 +21,9 @@ local THREAD_POOL = "default"
 local LEASE = 1            -- seconds: a waiting caller shows it is alive this often
 local GONE_AFTER = 3 * LEASE
 local LONGEST_WAIT = LEASE -- the pump looks at its callers at least this often
+-- libcurl's timers that are not due at once (each transfer's once-a-second stall check) are
+-- served this late at most, so the timers of many transfers share one wake-up of the pump
+local TIMER_SLACK = 0.05
 local BUSY_SLICE = 0.002   -- seconds the pump works on flowing bytes before it yields to nginx
 -- without the thread pool: the pump's sleeps, from right after activity to long idle
 local SLEEP_MIN, SLEEP_MAX = 0.001, 0.016
@@ -78,7 +81,9 @@ function M.new(opts)
       local fds, due = driver.watching()
       local ready = core.poll(fds, 0)
       local busy = next(ready) ~= nil
-      if not busy then ready = wait(fds, math.min(due or LONGEST_WAIT, LONGEST_WAIT)) end
+      if not busy then
+        ready = wait(fds, math.min(due and due > 0 and due + TIMER_SLACK or due or LONGEST_WAIT, LONGEST_WAIT))
+      end
       for fd, events in pairs(ready) do driver.ready(fd, events) end
       ngx.update_time()
       if not busy then
