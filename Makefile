@@ -37,7 +37,7 @@ INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_VER)
 INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_VER)
 PORT       ?= 8080
 
-.PHONY: all deps test test-all lint demo server install clean check-memory check-asan test-gc fuzz bench \
+.PHONY: all deps clang-deps valgrind-deps test test-all lint demo server install clean check-memory check-asan test-gc fuzz bench \
   rockspec dist nvim bench-waiting
 
 # The release. The version is written once, in lua/mistralai/version.lua. REPO_URL is the git
@@ -86,6 +86,14 @@ nvim:
 deps:
 	@scripts/install-deps
 
+# Packages only some targets need. They are prerequisites, not recipe lines: make expands a
+# whole recipe (ASAN_LIB's $(shell clang ...)) before running its first line, so a package a
+# recipe line installs comes too late for it on a fresh machine.
+clang-deps:
+	@EXTRA_PACKAGES="$(CLANG_PACKAGES)" scripts/install-deps
+valgrind-deps:
+	@EXTRA_PACKAGES=valgrind scripts/install-deps
+
 test: deps lint all
 	scripts/run-tests $(LUA)
 
@@ -103,14 +111,12 @@ lint: deps
 	  --inline-suppr --suppress=missingIncludeSystem --std=c99 csrc
 
 # The suite under valgrind memcheck: no invalid access, no definite or indirect leak.
-check-memory: deps all
-	EXTRA_PACKAGES=valgrind scripts/install-deps
+check-memory: deps valgrind-deps all
 	MISTRALAI_TEST_WRAP="$(VALGRIND)" scripts/run-tests $(LUA) --exclude-tags=$(SLOW_TAGS)
 
 # The suite with the core built by clang with AddressSanitizer and UndefinedBehaviorSanitizer,
 # loaded into the stock interpreter (the runtime preloaded, since lua itself is not built so).
-check-asan: deps all
-	EXTRA_PACKAGES="$(CLANG_PACKAGES)" scripts/install-deps
+check-asan: deps clang-deps all
 	@mkdir -p $(ASAN_BUILD)/mistralai
 	$(CLANG) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  $(WARN) -fPIC $(LUA_CFLAGS) $(CURL_CFLAGS) $(SRCS) -shared -o $(ASAN_BUILD)/mistralai/core.so $(CURL_LIBS)
@@ -147,8 +153,7 @@ bench-waiting: deps
 # committed seed corpora (new finds go to build/fuzz/corpus/), then random option tables and ids
 # through the Lua layer.
 FUZZ_SECONDS ?= 60
-fuzz: deps all
-	EXTRA_PACKAGES="$(CLANG_PACKAGES)" scripts/install-deps
+fuzz: deps clang-deps all
 	@mkdir -p build/fuzz/corpus
 	@set -e; for target in headers utf8; do \
 	  mkdir -p build/fuzz/corpus/$$target; \

@@ -32,6 +32,7 @@ static size_t file_read(char *buf, size_t size, size_t n, void *arg) {
   mx_mime_file *f = arg;
   size_t want = size * n;
   long got;
+  if (f->stop->why != MX_STOP_NONE) return CURL_READFUNC_ABORT;  /* cancelled meanwhile */
   if (f->pos >= f->size) return 0;
   if ((curl_off_t)want > f->size - f->pos) want = (size_t)(f->size - f->pos);
   do got = (long)mx_read(f->fd, buf, want);

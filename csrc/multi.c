@@ -31,7 +31,7 @@ typedef struct mx_watch {
 typedef struct mx_multi {
   mx_driver driver;   /* first, so a transfer's driver pointer is its multi */
   CURLM *cm;
-  mx_transfer *head;  /* transfers in flight, each held by a registry reference */
+  mx_transfer *head;  /* transfers in flight (their Lua objects are the callers' to hold) */
   mx_watch *watches;
   int nwatches, capwatches;
   unsigned generation;
@@ -94,10 +94,11 @@ static double timer_left(const mx_multi *m) {
 
 /* ---- acting ---- */
 
-/* Takes t out of the multi (finished, cancelled or closed), dropping the multi's hold on it.
- * A transfer taken out before libcurl finished it reports "cancelled". */
+/* Takes t out of the multi (finished, cancelled or closed). A transfer taken out before
+ * libcurl finished it reports "cancelled". */
 static void multi_release(mx_driver *d, lua_State *L, mx_transfer *t) {
   mx_multi *m = (mx_multi *)d;
+  (void)L;
   curl_multi_remove_handle(m->cm, t->easy);
   if (t->prev != NULL) t->prev->next = t->next;
   else m->head = t->next;
@@ -105,8 +106,12 @@ static void multi_release(mx_driver *d, lua_State *L, mx_transfer *t) {
   t->prev = t->next = NULL;
   t->driver = NULL;
   if (!t->done) mx_transfer_finished(t, CURLE_ABORTED_BY_CALLBACK);
-  luaL_unref(L, LUA_REGISTRYINDEX, t->driver_ref);
-  t->driver_ref = LUA_NOREF;
+}
+
+/* Takes out a transfer that is done with: finished, cancelled, or orphaned (freed here). */
+static void let_go(lua_State *L, mx_multi *m, mx_transfer *t) {
+  multi_release(&m->driver, L, t);
+  if (t->orphaned) mx_transfer_free(L, t);
 }
 
 /* Reads libcurl's completion messages and finishes those transfers. Returns how many. */
@@ -119,9 +124,25 @@ static int collect(lua_State *L, mx_multi *m) {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
     if (t != NULL) {
       mx_transfer_finished(t, msg->data.result);
-      multi_release(&m->driver, L, t);
-      finished++;
+      if (!t->orphaned) finished++;
+      let_go(L, m, t);
     }
+  }
+  return finished;
+}
+
+/* Takes out what was cancelled or collected during the step, now that libcurl has returned.
+ * Returns how many cancelled transfers a caller waits for. */
+static int sweep(lua_State *L, mx_multi *m) {
+  mx_transfer *t = m->head, *next;
+  int finished = 0;
+  if (!m->driver.pending) return 0;
+  m->driver.pending = 0;
+  for (; t != NULL; t = next) {
+    next = t->next;
+    if (t->stop.why != MX_STOP_CANCELLED) continue;
+    if (!t->orphaned) finished++;
+    let_go(L, m, t);
   }
   return finished;
 }
@@ -182,6 +203,7 @@ static int multi_act(lua_State *L) {
   else mc = act(m, (curl_socket_t)luaL_checkinteger(L, 2), events_of(L, 3));
   if (mc == CURLM_OK && timer_due(m)) mc = act(m, CURL_SOCKET_TIMEOUT, 0);
   if (mc == CURLM_OK) finished = collect(L, m);
+  finished += sweep(L, m);
   end_step(L, m, mc, "act");
   lua_pushinteger(L, m->running);
   lua_pushinteger(L, finished);
@@ -237,6 +259,7 @@ static int multi_wait(lua_State *L) {
     mc = act_on_ready(m, pfds, rc > 0 ? n : 0, &ready);
     if (mc != CURLM_OK) break;
     finished += collect(L, m);
+    finished += sweep(L, m);
     if (finished > 0 || mx_now() >= deadline) break;
   }
   free(pfds);
@@ -293,15 +316,13 @@ static int multi_start(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   if (m->driver.stepping) return luaL_error(L, "start: called from inside a transfer callback");
   if (mx_transfer_new(L, 2) != 1) return 3;
-  t = lua_touserdata(L, -1);
+  t = *(mx_transfer **)lua_touserdata(L, -1);
   if (curl_multi_add_handle(m->cm, t->easy) != CURLM_OK)
     return luaL_error(L, "start: curl_multi_add_handle failed");
   t->driver = &m->driver;
   t->next = m->head;
   if (m->head != NULL) m->head->prev = t;
   m->head = t;
-  lua_pushvalue(L, -1);
-  t->driver_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   return 1;
 }
 
@@ -311,7 +332,7 @@ static int multi_close(lua_State *L) {
   mx_multi *m = luaL_checkudata(L, 1, MX_MULTI_MT);
   if (m->closed) return 0;
   if (m->driver.stepping) return luaL_error(L, "close: called from inside a transfer callback");
-  while (m->head != NULL) multi_release(&m->driver, L, m->head);
+  while (m->head != NULL) let_go(L, m, m->head);
   curl_multi_cleanup(m->cm);
   m->cm = NULL;
   free(m->watches);

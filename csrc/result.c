@@ -50,6 +50,7 @@ static const char *stop_name(enum mx_stop_why why) {
     case MX_STOP_WRITE: return "write_failed";
     case MX_STOP_READ: return "read_failed";
     case MX_STOP_NOMEM: return "out_of_memory";
+    case MX_STOP_CANCELLED: return "cancelled";
     case MX_STOP_NONE: break;
   }
   return NULL;
@@ -98,6 +99,9 @@ static void push_message(lua_State *L, const mx_outcome *o) {
       return;
     case MX_STOP_NOMEM:
       lua_pushliteral(L, "out of memory");
+      return;
+    case MX_STOP_CANCELLED:
+      lua_pushliteral(L, "cancelled");
       return;
     case MX_STOP_NONE:
       break;

@@ -10,7 +10,8 @@ enum mx_stop_why {
   MX_STOP_REFUSED,  /* a Lua callback returned false[, message] */
   MX_STOP_WRITE,    /* the output file could not be written */
   MX_STOP_READ,     /* an upload's file could not be read, or changed size */
-  MX_STOP_NOMEM
+  MX_STOP_NOMEM,
+  MX_STOP_CANCELLED /* cancelled, or its Lua object collected, while libcurl was running it */
 };
 
 typedef struct mx_stop {

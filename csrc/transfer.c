@@ -13,8 +13,16 @@
 #define MX_ERROR_BODY_MAX (1024 * 1024)  /* error bodies beyond this are cut, not failed */
 #define MX_PROGRESS_INTERVAL 0.1         /* seconds between progress calls at most */
 
+/* The Lua object: a pointer to the transfer, NULL once collected (seen only by another
+ * finalizer that resurrects it). */
+static mx_transfer *to_transfer(lua_State *L, int i) {
+  return *(mx_transfer **)luaL_checkudata(L, i, MX_TRANSFER_MT);
+}
+
 static mx_transfer *check_transfer(lua_State *L, int i) {
-  return luaL_checkudata(L, i, MX_TRANSFER_MT);
+  mx_transfer *t = to_transfer(L, i);
+  if (t == NULL) luaL_argerror(L, i, "transfer is closed");
+  return t;
 }
 
 static lua_State *driver_state(const mx_transfer *t) {
@@ -41,7 +49,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
 static size_t on_write(char *p, size_t size, size_t n, void *ud) {
   mx_transfer *t = ud;
   size_t len = size * n;
-  int routable = t->out.file != NULL || t->sink_ref != LUA_NOREF;
+  int routable;
+  if (t->stop.why != MX_STOP_NONE) return 0;  /* cancelled meanwhile */
+  routable = t->out.file != NULL || t->sink_ref != LUA_NOREF;
   if (!t->routing_known) {
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -98,14 +108,12 @@ static int on_socket(void *ud, curl_socket_t fd, curlsocktype purpose) {
 
 /* ---- building a transfer ---- */
 
-static int transfer_close(lua_State *L);
+static void release_resources(lua_State *L, mx_transfer *t);
 
-/* A failure of the world found before anything is sent: the transfer at index t is freed at
- * once and the caller returns nil, kind, message. */
-static int start_failed(lua_State *L, int t, const char *fmt, const char *what, const char *why) {
-  lua_pushcfunction(L, transfer_close);
-  lua_pushvalue(L, t);
-  lua_call(L, 1, 0);
+/* A failure of the world found before anything is sent: the transfer is freed at once and the
+ * caller returns nil, kind, message. */
+static int start_failed(lua_State *L, mx_transfer *t, const char *fmt, const char *what, const char *why) {
+  release_resources(L, t);
   lua_pushnil(L);
   lua_pushliteral(L, "io");
   lua_pushfstring(L, fmt, what, why);
@@ -128,18 +136,19 @@ static void set_callbacks(mx_transfer *t) {
 }
 
 int mx_transfer_new(lua_State *L, int req) {
-  mx_transfer *t;
+  mx_transfer *t, **box;
   const char *method, *output, *why, *bad = NULL;
-  int self;
   req = mx_absindex(L, req);
   luaL_checktype(L, req, LUA_TTABLE);
-  t = lua_newuserdata(L, sizeof *t);
-  self = lua_gettop(L);
-  memset(t, 0, sizeof *t);
-  t->driver_ref = t->sink_ref = t->progress_ref = t->stop.raised_ref = LUA_NOREF;
-  t->closed = 1;  /* until the easy handle exists, so __gc has nothing to free */
+  box = lua_newuserdata(L, sizeof *box);
+  *box = NULL;
   luaL_getmetatable(L, MX_TRANSFER_MT);
   lua_setmetatable(L, -2);
+  t = calloc(1, sizeof *t);
+  if (t == NULL) return luaL_error(L, "start: out of memory");
+  *box = t;
+  t->sink_ref = t->progress_ref = t->stop.raised_ref = LUA_NOREF;
+  t->closed = 1;  /* until the easy handle exists, so __gc has nothing to free */
   t->easy = curl_easy_init();
   if (t->easy == NULL) return luaL_error(L, "start: curl_easy_init failed");
   t->closed = 0;
@@ -147,7 +156,7 @@ int mx_transfer_new(lua_State *L, int req) {
   if (mx_field_string(L, req, "url", NULL) == NULL) return luaL_error(L, "start: field 'url' is required");
   mx_options_apply(L, t->easy, req);
   why = mx_mime_build(L, t->easy, req, &t->stop, &t->mime, &bad);
-  if (why != NULL) return start_failed(L, self, "cannot read %s: %s", bad, why);
+  if (why != NULL) return start_failed(L, t, "cannot read %s: %s", bad, why);
   /* No "Expect: 100-continue" round trip before a multipart body. */
   mx_options_headers(L, req, t->mime.mime != NULL ? "Expect:" : NULL, &t->headers);
   if (t->headers != NULL) curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
@@ -160,7 +169,7 @@ int mx_transfer_new(lua_State *L, int req) {
   t->progress_ref = mx_field_function(L, req, "progress");
   output = mx_field_string(L, req, "output", NULL);
   if (output != NULL && (why = mx_output_open(&t->out, output)) != NULL)
-    return start_failed(L, self, "cannot write '%s': %s", output, why);
+    return start_failed(L, t, "cannot write '%s': %s", output, why);
   if (output != NULL || t->sink_ref != LUA_NOREF)
     curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 64L * 1024);
   set_callbacks(t);
@@ -223,15 +232,11 @@ static int transfer_commit(lua_State *L) {
   return 1;
 }
 
-/* One close for close(), __gc and __close: cancels a transfer in flight, removes an output file
- * that was not committed, and frees every handle and reference. */
-static int transfer_close(lua_State *L) {
-  mx_transfer *t = check_transfer(L, 1);
-  if (t->closed) return 0;
-  if (t->driver != NULL) {
-    if (t->driver->stepping) return luaL_error(L, "close: called from inside a transfer callback");
-    t->driver->release(t->driver, L, t);
-  }
+/* Takes a transfer in flight out of its driver (it reports "cancelled"), removes an output
+ * file that was not committed, and frees every handle and reference; not the struct. */
+static void release_resources(lua_State *L, mx_transfer *t) {
+  if (t->closed) return;
+  if (t->driver != NULL) t->driver->release(t->driver, L, t);
   t->closed = 1;
   curl_easy_cleanup(t->easy);
   t->easy = NULL;
@@ -247,12 +252,56 @@ static int transfer_close(lua_State *L) {
   t->sink_ref = t->progress_ref = t->stop.raised_ref = LUA_NOREF;
   mx_buffer_free(&t->head);
   mx_buffer_free(&t->body);
+}
+
+void mx_transfer_free(lua_State *L, mx_transfer *t) {
+  release_resources(L, t);
+  free(t);
+}
+
+/* t:close(), also __close: cancels a transfer in flight and frees it. Idempotent. */
+static int transfer_close(lua_State *L) {
+  mx_transfer *t = to_transfer(L, 1);
+  if (t == NULL || t->closed) return 0;
+  if (t->driver != NULL && t->driver->stepping)
+    return luaL_error(L, "close: called from inside a transfer callback");
+  release_resources(L, t);
+  return 0;
+}
+
+/* t:cancel(): ends a transfer in flight with "cancelled", keeping what it got so far for
+ * t:result(). Allowed anywhere, a transfer callback included: there the transfer only stops
+ * at its next callback, and the driver takes it out once libcurl returns. */
+static int transfer_cancel(lua_State *L) {
+  mx_transfer *t = to_transfer(L, 1);
+  if (t == NULL || t->closed || t->done) return 0;
+  if (t->stop.why == MX_STOP_NONE) t->stop.why = MX_STOP_CANCELLED;
+  if (t->driver == NULL) mx_transfer_finished(t, CURLE_ABORTED_BY_CALLBACK);
+  else if (t->driver->stepping) t->driver->pending = 1;
+  else t->driver->release(t->driver, L, t);
+  return 0;
+}
+
+/* __gc: the caller is gone, so is the transfer. Inside a step (a collection cycle run by a
+ * callback's Lua code) libcurl may not lose it yet: it is stopped, and the driver frees it. */
+static int transfer_gc(lua_State *L) {
+  mx_transfer **box = luaL_checkudata(L, 1, MX_TRANSFER_MT);
+  mx_transfer *t = *box;
+  *box = NULL;
+  if (t == NULL) return 0;
+  if (t->driver != NULL && t->driver->stepping) {
+    t->orphaned = 1;
+    if (t->stop.why == MX_STOP_NONE) t->stop.why = MX_STOP_CANCELLED;
+    t->driver->pending = 1;
+    return 0;
+  }
+  mx_transfer_free(L, t);
   return 0;
 }
 
 static int transfer_tostring(lua_State *L) {
-  mx_transfer *t = check_transfer(L, 1);
-  const char *state = t->closed ? "closed" : t->done ? "done" : "in flight";
+  mx_transfer *t = to_transfer(L, 1);
+  const char *state = t == NULL || t->closed ? "closed" : t->done ? "done" : "in flight";
   lua_pushfstring(L, "%s (%s)", MX_TRANSFER_MT, state);
   return 1;
 }
@@ -263,13 +312,14 @@ void mx_transfer_register(lua_State *L) {
     {"part_size", transfer_part_size},
     {"result", transfer_result},
     {"commit", transfer_commit},
+    {"cancel", transfer_cancel},
     {"close", transfer_close},
     {NULL, NULL}};
   luaL_newmetatable(L, MX_TRANSFER_MT);
   lua_newtable(L);
   mx_setfuncs(L, methods, 0);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, transfer_close);
+  lua_pushcfunction(L, transfer_gc);
   lua_setfield(L, -2, "__gc");
   lua_pushcfunction(L, transfer_close);
   lua_setfield(L, -2, "__close");

@@ -1,5 +1,9 @@
 /* mistralai.core.Transfer: one HTTP exchange on a libcurl easy handle.
  *
+ * The Lua object holds a pointer to the transfer, which lives on the C heap: nothing but the
+ * caller holds the object, so a caller that is gone (a coroutine abandoned and collected)
+ * takes its transfer with it, and libcurl's pointer stays valid until the driver lets go.
+ *
  * A request table says what to send (method, url, header lines, multipart parts read from
  * memory or straight from disk, the options of options.c) and where a 2xx body goes (a
  * string, a file written atomically, or a Lua sink). Bodies of other responses always come
@@ -21,10 +25,15 @@
 typedef struct mx_transfer mx_transfer;
 
 /* What a transfer needs of whatever drives it: the Lua state stepping it (for callbacks), and
- * a way to be taken out when it is closed in flight. The Multi implements it. */
+ * a way to be taken out when it is closed in flight. The Multi implements it.
+ * libcurl forbids taking a transfer out from inside its callbacks, which is where Lua code (a
+ * sink, a progress function, a collection cycle) runs during a step: a cancel or a collection
+ * there only marks the transfer and sets `pending`, and the driver sweeps once libcurl
+ * returns. */
 typedef struct mx_driver {
   lua_State *L;  /* valid only while a step runs, so no lua_State is kept past its call */
   int stepping;
+  int pending;   /* a transfer was cancelled or collected during this step */
   void (*release)(struct mx_driver *d, lua_State *L, mx_transfer *t);
 } mx_driver;
 
@@ -34,8 +43,8 @@ struct mx_transfer {
   struct curl_slist *headers;
   mx_driver *driver;  /* while in flight; NULL once done, closed or released */
   mx_transfer *prev, *next;  /* the driver's list of transfers in flight */
-  int driver_ref;     /* the driver's hold on this userdata while libcurl has a pointer to it */
   int done, closed;
+  int orphaned;       /* its Lua object was collected in flight: the driver frees it */
   CURLcode code;
   char errbuf[CURL_ERROR_SIZE];
 
@@ -58,6 +67,8 @@ struct mx_transfer {
 int mx_transfer_new(lua_State *L, int req);
 /* Records that libcurl finished the transfer with code. */
 void mx_transfer_finished(mx_transfer *t, CURLcode code);
+/* Frees an orphaned transfer, once its driver has taken it out. */
+void mx_transfer_free(lua_State *L, mx_transfer *t);
 
 void mx_transfer_register(lua_State *L);
 

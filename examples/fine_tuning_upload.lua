@@ -10,7 +10,8 @@ local cjson = require("cjson")
 local client = mistralai.new{ retry = { max_elapsed_time = 120000 } }
 
 -- 1. the data
-local path = os.tmpname() .. ".jsonl"
+local base = os.tmpname()  -- an empty file, removed at the end with the .jsonl beside it
+local path = base .. ".jsonl"
 local out = assert(io.open(path, "wb"))
 for i = 1, 200 do
   out:write(cjson.encode({ messages = {
@@ -47,4 +48,5 @@ print("use this id as the training file of a fine-tuning job: " .. stored.id)
 
 client.files.delete(f.id)
 os.remove(path)
+os.remove(base)
 client:close()

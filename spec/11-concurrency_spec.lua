@@ -140,4 +140,187 @@ describe("concurrency", function()
     assert.same(0, (driver.step()))
     assert.is_true(core.now() - t0 < 0.5)
   end)
+
+  describe("cancel handles", function()
+    local mistralai = require("mistralai")
+
+    local function stored()
+      return assert(client.files.list{ page_size = 100 }).total
+    end
+
+    it("a task cancels another one's upload in gather: it ends at once, nothing is stored", function()
+      local before = stored()
+      support.fault{ kind = "stall", seconds = 1, method = "POST" }
+      local c = mistralai.cancel_handle()
+      local content = ("u"):rep(8 * 1024 * 1024)
+      local t0 = core.now()
+      local results = client:gather({
+        function() return client.files.upload{ file = { file_name = "u.bin", content = content }, cancel = c } end,
+        function()
+          assert(client.files.list{ page_size = 1 })  -- runs while the upload waits on the server
+          c:cancel()
+          return true
+        end,
+      })
+      local elapsed = core.now() - t0
+      assert.is_nil(results[1][1])
+      assert.same("aborted", results[1][2].kind)
+      assert.same("cancelled", results[1][2].message)
+      assert.is_true(elapsed < 0.5, "ended after " .. elapsed .. " s")
+      assert.is_true(c.cancelled)
+      core.sleep(1.2)  -- past the stall: a transfer still running would have been stored by now
+      assert.same(before, stored())
+    end)
+
+    it("a cancelled handle stops an operation before it sends anything", function()
+      local c = mistralai.cancel_handle()
+      c.cancel()
+      c:cancel()  -- idempotent, either way of calling
+      local before = #support.requests()
+      local f, err = client.files.list{ cancel = c }
+      assert.is_nil(f)
+      assert.same("aborted", err.kind)
+      assert.same(0, err.attempts)
+      assert.same(before, #support.requests())
+    end)
+
+    it("a progress callback may cancel its own transfer, also in a blocking call", function()
+      local c = mistralai.cancel_handle()
+      local dir = support.tmpdir()
+      local id = assert(client.files.upload{ file = { file_name = "d.bin", content = ("d"):rep(4 * 1024 * 1024) } }).id
+      support.fault{ kind = "trickle", rate = 256 * 1024, method = "GET" }
+      local t0 = core.now()
+      local ok, err = client.files.download(id, { output = dir .. "/d.bin", cancel = c,
+        progress = function(received) if received > 0 then c:cancel() end end })
+      assert.is_nil(ok)
+      assert.same("aborted", err.kind)
+      assert.is_true(core.now() - t0 < 1, "a trickle of 4 MiB would take 16 s")
+      assert.same({}, support.ls(dir))
+    end)
+
+    it("ends a task's wait between attempts", function()
+      support.fault{ kind = "status", status = 503, retry_after = "5", method = "GET" }
+      local c = mistralai.cancel_handle()
+      local t0 = core.now()
+      local results = client:gather({
+        function() return client.files.list{ cancel = c } end,
+        function()
+          local function listed()
+            for _, r in ipairs(support.requests()) do
+              if r.uri:find("^/v1/files%?") then return true end
+            end
+          end
+          while not listed() do client.files.retrieve("none") end
+          c:cancel()
+        end,
+      })
+      assert.same("aborted", results[1][2].kind)
+      assert.same(1, results[1][2].attempts)
+      assert.is_true(core.now() - t0 < 1, "waited " .. (core.now() - t0) .. " s of a 5 s Retry-After")
+    end)
+
+    it("ends a sleep-mode wait between attempts within 50 ms", function()
+      support.fault{ kind = "status", status = 503, retry_after = "5", method = "GET" }
+      local c = mistralai.cancel_handle()
+      local sleeper = support.client({ sleep = function() coroutine.yield() end })
+      local co = coroutine.create(function() return sleeper.files.list{ cancel = c } end)
+      local function asked()
+        for _, r in ipairs(support.requests()) do
+          if r.uri:find("^/v1/files%?") then return true end
+        end
+      end
+      repeat assert(coroutine.resume(co)) until asked()
+      core.sleep(0.05)  -- the answer arrives, the wait before the next attempt begins
+      assert(coroutine.resume(co))
+      local t0 = core.now()
+      c:cancel()
+      local ok, page, err
+      repeat ok, page, err = coroutine.resume(co) until coroutine.status(co) == "dead"
+      assert.is_true(ok)
+      assert.is_nil(page)
+      assert.same("aborted", err.kind)
+      assert.same(1, err.attempts)
+      assert.is_true(core.now() - t0 < 0.2, "ended " .. (core.now() - t0) .. " s after cancel")
+      sleeper:close()
+    end)
+
+    it("an event loop's operation ends at the next step after cancel", function()
+      local driver = client:driver()
+      local c = mistralai.cancel_handle()
+      local outcome
+      support.fault{ kind = "stall", seconds = 2 }
+      driver.spawn(function() return client.files.list{ cancel = c } end,
+        function(ok, result) outcome = { ok, result } end)
+      driver.step()
+      c:cancel()
+      assert.same(0, (driver.step()))
+      assert.is_true(outcome[1])
+      assert.same("aborted", outcome[2][2].kind)
+    end)
+
+    it("refuses anything else as option cancel", function()
+      assert.has_error(function() client.files.list{ cancel = {} } end,
+        "bad argument #1 to 'list' (option 'cancel' must be a handle from mistralai.cancel_handle())")
+    end)
+  end)
+
+  describe("an abandoned operation", function()
+    -- the sleep option lets an operation yield the caller's coroutine; a host may drop it
+    local function abandoned(fn, keep_garbage)
+      local co = coroutine.create(fn)
+      assert(coroutine.resume(co))
+      assert.same("suspended", coroutine.status(co))
+      co = nil  -- luacheck: ignore 311
+      if not keep_garbage then
+        collectgarbage()
+        collectgarbage()
+      end
+    end
+
+    local function finish(fn)
+      local co = coroutine.wrap(fn)
+      local r = co()
+      while r == nil do r = co() end
+      return r
+    end
+
+    it("has its upload closed when its coroutine is collected: nothing finishes behind it", function()
+      local before = assert(client.files.list{ page_size = 1 }).total
+      local c = support.client({ sleep = function() coroutine.yield() end })
+      local content = ("a"):rep(16 * 1024 * 1024)
+      abandoned(function() c.files.upload{ file = { file_name = "gone.bin", content = content } } end)
+      -- other calls drive the same multi handle: an upload still in it would complete now
+      local t0 = core.now()
+      while core.now() - t0 < 0.5 do
+        assert.same(before, finish(function() return c.files.list{ page_size = 100 } end).total)
+      end
+      c:close()
+    end)
+
+    it("has its download closed when its coroutine is collected: no .part file stays", function()
+      local id = assert(client.files.upload{ file = { file_name = "b.bin", content = ("b"):rep(4 * 1024 * 1024) } }).id
+      support.fault{ kind = "trickle", rate = 512 * 1024, method = "GET" }
+      local dir = support.tmpdir()
+      local c = support.client({ sleep = function() coroutine.yield() end })
+      abandoned(function() c.files.download(id, { output = dir .. "/b.bin" }) end)
+      assert.same({}, support.ls(dir))
+      c:close()
+    end)
+
+    it("collected by a cycle that a callback's Lua code runs, is taken out once libcurl returns", function()
+      local id = assert(client.files.upload{ file = { file_name = "g.bin", content = ("g"):rep(1024 * 1024) } }).id
+      local before = assert(client.files.list{ page_size = 1 }).total
+      local c = support.client({ sleep = function() coroutine.yield() end })
+      abandoned(function() c.files.upload{ file = { file_name = "gone.bin", content = ("a"):rep(16 * 1024 * 1024) } } end, true)
+      local chunks = 0
+      local ok = finish(function()
+        return c.files.download(id, { sink = function() chunks = chunks + 1 collectgarbage() end }) or false
+      end)
+      assert.is_true(ok)
+      assert.is_true(chunks > 1)
+      for _ = 1, 20 do finish(function() return c.files.list{ page_size = 1 } end) end
+      assert.same(before, assert(client.files.list{ page_size = 1 }).total)
+      c:close()
+    end)
+  end)
 end)

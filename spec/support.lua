@@ -40,7 +40,9 @@ end
 S.sh = sh
 
 function S.tmpdir()
-  return (sh("mktemp -d"):gsub("%s+$", ""))
+  local dir = sh("mktemp -d"):gsub("%s+$", "")
+  assert(dir ~= "", "mktemp -d failed (disk full?)")  -- never "": a spec would write in the repository
+  return dir
 end
 
 function S.write(path, data)

@@ -18,6 +18,14 @@ function mistralai.new(options) end
 ---@return boolean
 function mistralai.is_error(v) end
 
+---A handle that cancels every operation given it as option `cancel`.
+---@return mistralai.CancelHandle
+function mistralai.cancel_handle() end
+
+---@class mistralai.CancelHandle
+---@field cancelled boolean Whether cancel was called.
+---@field cancel fun(self?: mistralai.CancelHandle) Ends its operations with kind "aborted" (c:cancel() or c.cancel()); idempotent.
+
 ---@class mistralai.ClientOptions
 ---@field api_key? string|fun():string The key, or a function returning it, called per request (default $MISTRAL_API_KEY).
 ---@field server_url? string The host root (default $MISTRAL_SERVER_URL or https://api.mistral.ai).
@@ -76,6 +84,7 @@ function Client:driver() end
 ---@field timeout_ms? integer Bounds this call, retries included.
 ---@field headers? table<string, string> Extra headers, replacing the client's of the same name.
 ---@field retry? mistralai.Retry|false Merged over the client's policy; false: no retry.
+---@field cancel? mistralai.CancelHandle Ends the call with kind "aborted" when cancelled.
 
 ---@class mistralai.FileContent
 ---@field file_name string

@@ -15,6 +15,7 @@ local M = {}
 -- sleep mode: the first sleep after activity, and the longest while nothing happens
 local SLEEP_MIN, SLEEP_MAX = 0.001, 0.016
 local WAIT_MAX = 3600  -- seconds one blocking wait may last; a wait loops on anyway
+local CANCEL_CHECK = 0.05  -- sleep mode: how often a pause between attempts looks for a cancel
 
 local function min(a, b)
   if a == nil then return b end
@@ -61,10 +62,16 @@ function M.of(ctx)
     while not t:done() do d.wait() end
   end
 
-  --- Waits between attempts without holding up the client's other tasks.
-  function d.pause(seconds)
-    if tasks.current(ctx) then return tasks.pause(seconds) end
-    (ctx.sleep or core.sleep)(seconds)
+  --- Waits between attempts without holding up the client's other tasks; a cancel handle
+  --- (mistralai.cancel) ends the wait early where anything else can run meanwhile.
+  function d.pause(seconds, cancel)
+    if tasks.current(ctx) then return tasks.pause(seconds, cancel) end
+    if not (ctx.sleep and cancel) then return (ctx.sleep or core.sleep)(seconds) end
+    -- the host's sleep may run the canceller: look at the handle every CANCEL_CHECK seconds
+    local wake = core.now() + seconds
+    while not cancel.cancelled and core.now() < wake do
+      ctx.sleep(math.min(CANCEL_CHECK, wake - core.now()))
+    end
   end
 
   -- The host interface: client:driver() hands out these five (docs/api.md, docs/hosts.md).

@@ -15,7 +15,7 @@ local function set(list)
   return s
 end
 
-local CALL = { "timeout_ms", "headers", "retry" }
+local CALL = { "timeout_ms", "headers", "retry", "cancel" }
 local function options(extra)
   local s = set(CALL)
   for _, k in ipairs(extra) do s[k] = true end
@@ -49,6 +49,9 @@ local function check_call_options(fname, n, opts)
   check.integer(fname, n, opts, "timeout_ms", 1, check.MAX_COUNT)
   check.headers(fname, n, opts, "headers")
   require("mistralai.retry").check(fname, n, opts.retry)
+  if opts.cancel ~= nil and not require("mistralai.cancel").is_handle(opts.cancel) then
+    check.argerror(fname, n, "option 'cancel' must be a handle from mistralai.cancel_handle()")
+  end
 end
 
 local function response_of(res)

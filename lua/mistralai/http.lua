@@ -102,7 +102,7 @@ local function request_for(ctx, spec, reuse_connection)
 end
 
 --- Performs spec ({method, path, accept, idempotent, parts?, output?, sink?, progress?,
---- expect_type?, on_start?}) with the per-call opts ({timeout_ms?, headers?, retry?}).
+--- expect_type?, on_start?}) with the per-call opts ({timeout_ms?, headers?, retry?, cancel?}).
 --- spec.on_start(t), when given, sees each attempt's transfer before anything is sent, and
 --- may end the call by returning an error.
 --- Returns the core's result table (status, headers, body, attempts), or nil and an error.
@@ -116,8 +116,12 @@ function M.call(ctx, spec, opts)
   -- A request that must not be repeated unasked goes on a new connection, where libcurl
   -- never re-sends it on its own (it does on a reused connection that dies unanswered).
   local req = request_for(ctx, spec, spec.idempotent or (policy and policy.retry_uploads) or false)
+  local cancel = opts.cancel
   local attempts = 0
   while true do
+    if cancel and cancel.cancelled then
+      return nil, errors.new("aborted", "cancelled", { attempts = attempts })
+    end
     attempts = attempts + 1
     if deadline then req.timeout_ms = math.max(1, math.ceil((deadline - now()) * 1000)) end
     req.headers = header_lines(ctx, spec, opts.headers)  -- the key is asked for each attempt
@@ -131,7 +135,9 @@ function M.call(ctx, spec, opts)
       refused.attempts = attempts
       return nil, refused
     end
+    if cancel then cancel.transfers[t] = true end
     d.await(t)
+    if cancel then cancel.transfers[t] = nil end
     local res = t:result()
     local err = failure(res, spec)
     if ctx.debug then ctx.debug(response_line(spec, req, res, err, attempts)) end
@@ -145,7 +151,7 @@ function M.call(ctx, spec, opts)
       return res
     end
     if res.error and res.error.raised ~= nil then error(res.error.raised, 0) end
-    local wait = policy and retry.delay(policy, attempts, res, spec)
+    local wait = policy and not (cancel and cancel.cancelled) and retry.delay(policy, attempts, res, spec)
     if wait and ((now() - started) * 1000 + wait > policy.max_elapsed_time
         or (deadline and now() + wait / 1000 >= deadline)) then
       wait = nil
@@ -154,7 +160,7 @@ function M.call(ctx, spec, opts)
       err.attempts = attempts
       return nil, err
     end
-    d.pause(wait / 1000)
+    d.pause(wait / 1000, cancel)
   end
 end
 

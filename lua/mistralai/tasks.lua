@@ -31,10 +31,16 @@ function M.await(t)
   while not t:done() do coroutine.yield(t) end
 end
 
---- Waits, inside a task, for the given seconds.
-function M.pause(seconds)
-  local wake = core.now() + seconds
-  while core.now() < wake do coroutine.yield(wake) end
+--- Waits, inside a task, for the given seconds, or until the cancel handle is cancelled.
+function M.pause(seconds, cancel)
+  local pause = { wake = core.now() + seconds, cancel = cancel }
+  while core.now() < pause.wake and not (cancel and cancel.cancelled) do coroutine.yield(pause) end
+end
+
+-- The time a task waits for (nil: it waits for a transfer); 0 once its cancel handle is used.
+local function wake_of(w)
+  if type(w) ~= "table" then return nil end
+  return (w.cancel and w.cancel.cancelled) and 0 or w.wake
 end
 
 --- Starts fn() as a task, run at the next run_ready; on_done(ok, packed results or error) is
@@ -63,7 +69,7 @@ local function resume(s, task)
     if out[1] then finish(s, task, true, pack(unpack(out, 2, out.n)))
     else finish(s, task, false, out[2]) end
   else
-    task.waiting = out[2]  -- a transfer, a wake-up time, or anything else: go on next time
+    task.waiting = out[2]  -- a transfer, a pause ({wake, cancel}), or anything else: go on next time
   end
 end
 
@@ -79,10 +85,18 @@ end
 function M.next_wake(ctx)
   local s, wake = ctx.scheduler, nil
   for _, task in ipairs(s and s.tasks or {}) do
-    local w = task.waiting
-    if type(w) == "number" and (wake == nil or w < wake) then wake = w end
+    local w = wake_of(task.waiting)
+    if w and (wake == nil or w < wake) then wake = w end
   end
   return wake and math.max(0, wake - core.now())
+end
+
+-- Can the task go on now?
+local function ready(task, now)
+  local w = task.waiting
+  if task.fresh or w == nil then return true end
+  if type(w) == "userdata" then return w:done() end
+  return (wake_of(w) or 0) <= now
 end
 
 --- Resumes every task that can go on. Returns how many tasks are left, and how long the
@@ -90,21 +104,21 @@ end
 function M.run_ready(ctx)
   local s = scheduler(ctx)
   local now = core.now()
-  local wait
   for _, task in ipairs({ unpack(s.tasks) }) do
-    local w = task.waiting
-    local ready = task.fresh or w == nil
-      or (type(w) == "number" and w <= now)
-      or (type(w) == "userdata" and w:done())
-      or (type(w) ~= "number" and type(w) ~= "userdata")
-    if ready and not task.done then
-      resume(s, task)
-      w = task.waiting
+    if not task.done and ready(task, now) then resume(s, task) end
+  end
+  -- after every resume: one task may have cancelled another's transfer or pause
+  local wait
+  now = core.now()
+  for _, task in ipairs(s.tasks) do
+    local left
+    if ready(task, now) then
+      left = 0
+    else
+      local wake = wake_of(task.waiting)
+      left = wake and math.max(0, wake - now)
     end
-    if not task.done and type(w) == "number" then
-      local left = math.max(0, w - core.now())
-      wait = wait and math.min(wait, left) or left
-    end
+    if left then wait = wait and math.min(wait, left) or left end
   end
   return #s.tasks, wait
 end

@@ -123,9 +123,11 @@ local function prepare(opts)
     secret = ("%08x%08x"):format(math.random(0, 0x7fffffff), os.time()),
   }
   o.prefix = opts.prefix
-  if not o.prefix then
-    o.prefix = os.tmpname()
-    os.remove(o.prefix)
+  if not o.prefix then  -- a private one, under TMPDIR, removed by stop()
+    local p = io.popen("mktemp -d \"${TMPDIR:-/tmp}/mistralai-server.XXXXXX\"")
+    o.prefix = assert(p:read("*l"), "cannot create a temporary folder")
+    p:close()
+    o.own_prefix = true
   end
   o.data_dir = opts.data_dir or (o.prefix .. "/data")
   local dirs = {}
@@ -169,7 +171,7 @@ function M.start(opts)
       assert(pid, "nginx started but wrote no pid file in " .. o.prefix)
       return setmetatable({
         url = (o.tls and "https://" or "http://") .. o.host .. ":" .. o.port, port = o.port, api_key = o.api_key,
-        prefix = o.prefix, data_dir = o.data_dir, pid = pid,
+        prefix = o.prefix, data_dir = o.data_dir, pid = pid, own_prefix = o.own_prefix,
       }, Server)
     end
     local log = read(o.prefix .. "/logs/start.log") or ""
@@ -182,7 +184,8 @@ end
 
 local function alive(pid) return run("kill -0 " .. pid .. " 2>/dev/null") end
 
---- Stops nginx and waits for it to exit. Idempotent.
+--- Stops nginx and waits for it to exit; a prefix the server made itself is removed with its
+--- files (a data_dir given by the caller stays). Idempotent.
 function Server:stop()
   if not self.pid then return end
   run("kill -TERM " .. self.pid .. " 2>/dev/null")
@@ -191,6 +194,7 @@ function Server:stop()
     run("sleep 0.01")
   end
   self.pid = nil
+  if self.own_prefix then run("rm -rf " .. quote(self.prefix)) end
 end
 
 --- The log nginx and the handlers wrote, for diagnosing a failed spec.
