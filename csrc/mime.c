@@ -60,6 +60,50 @@ static void file_free(void *arg) {
   free(f);
 }
 
+static size_t feed_read(char *buf, size_t size, size_t n, void *arg) {
+  mx_feed *f = arg;
+  size_t want = size * n, avail = f->buf.len - f->off;
+  if (f->stop->why != MX_STOP_NONE) return CURL_READFUNC_ABORT;
+  if (avail == 0) {
+    if (f->eof) return 0;
+    f->hungry = 1;
+    return CURL_READFUNC_PAUSE;
+  }
+  if (want > avail) want = avail;
+  memcpy(buf, f->buf.data + f->off, want);
+  f->off += want;
+  if (f->off == f->buf.len) {
+    mx_buffer_reset(&f->buf);
+    f->off = 0;
+  }
+  return want;
+}
+
+static void feed_free(void *arg) {
+  mx_feed *f = arg;
+  mx_buffer_free(&f->buf);
+  free(f);
+}
+
+int mx_mime_feed(mx_feed *f, const char *p, size_t len, int eof) {
+  if (mx_buffer_append(&f->buf, p, len) != 0) return -1;
+  if (eof) f->eof = 1;
+  return 0;
+}
+
+/* A part whose bytes Lua gives as libcurl sends (no seek: libcurl cannot rewind it). */
+static int add_feed(curl_mimepart *part, curl_off_t size, mx_stop *stop, mx_mime *m) {
+  mx_feed *f = calloc(1, sizeof *f);
+  if (f == NULL) return -1;
+  f->stop = stop;
+  if (curl_mime_data_cb(part, size, feed_read, NULL, feed_free, f) != CURLE_OK) {
+    feed_free(f);
+    return -1;
+  }
+  m->feed = f;
+  return 0;
+}
+
 /* Opens path for part; NULL on success, else why not. */
 static const char *add_file(curl_mimepart *part, const char *path, mx_stop *stop, curl_off_t *size) {
   int fd;
@@ -99,7 +143,7 @@ const char *mx_mime_build(lua_State *L, CURL *easy, int req, mx_stop *stop, mx_m
   m->sizes = calloc(n > 0 ? (size_t)n : 1, sizeof *m->sizes);
   if (m->mime == NULL || m->sizes == NULL) luaL_error(L, "start: out of memory");
   for (i = 1; i <= n; i++) {
-    int spec;
+    int spec, fed;
     size_t data_len = 0;
     const char *name, *data, *path, *filename, *type;
     curl_mimepart *part;
@@ -111,13 +155,26 @@ const char *mx_mime_build(lua_State *L, CURL *easy, int req, mx_stop *stop, mx_m
     path = mx_field_string(L, spec, "path", NULL);
     filename = mx_field_string(L, spec, "filename", NULL);
     type = mx_field_string(L, spec, "type", NULL);
-    if (name == NULL || (data == NULL) == (path == NULL))
-      luaL_error(L, "start: part %d needs a name and one of data or path", i);
+    lua_getfield(L, spec, "feed");
+    fed = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (name == NULL || (data != NULL) + (path != NULL) + fed != 1)
+      luaL_error(L, "start: part %d needs a name and one of data, path or feed", i);
+    if (fed && m->feed != NULL) luaL_error(L, "start: part %d: one fed part at most", i);
     part = curl_mime_addpart(m->mime);
     if (part == NULL) luaL_error(L, "start: out of memory");
     curl_mime_name(part, name);
     m->count = i;
-    if (path != NULL) {
+    if (fed) {
+      lua_Number size;
+      lua_getfield(L, spec, "size");
+      size = lua_tonumber(L, -1);
+      lua_pop(L, 1);
+      if (!(size >= 0 && size <= 9007199254740992.0) || size != (lua_Number)(curl_off_t)size)
+        luaL_error(L, "start: part %d: a fed part needs a whole size", i);
+      if (add_feed(part, (curl_off_t)size, stop, m) != 0) luaL_error(L, "start: out of memory");
+      m->sizes[i - 1] = (curl_off_t)size;
+    } else if (path != NULL) {
       const char *why = add_file(part, path, stop, &m->sizes[i - 1]);
       if (why != NULL) {
         *bad = path;  /* still held by the request table */
@@ -142,5 +199,6 @@ void mx_mime_free(mx_mime *m) {
   free(m->sizes);
   m->mime = NULL;
   m->sizes = NULL;
+  m->feed = NULL;  /* freed with its part */
   m->count = 0;
 }

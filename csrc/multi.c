@@ -108,6 +108,28 @@ static void multi_release(mx_driver *d, lua_State *L, mx_transfer *t) {
   if (!t->done) mx_transfer_finished(t, CURLE_ABORTED_BY_CALLBACK);
 }
 
+/* Unpauses a stream whose chunk was read, or an upload given its next piece. libcurl may call
+ * back at once (the next chunk, a progress function), so this is a step of its own. */
+static void multi_resume(mx_driver *d, lua_State *L, mx_transfer *t) {
+  d->L = L;
+  d->stepping = 1;
+  /* libcurl 7.88 wakes a paused multipart reader only when the transfer is marked send-paused,
+   * which a pause during the request's first send does not do: mark it, then go on. */
+  curl_easy_pause(t->easy, CURLPAUSE_SEND);
+  curl_easy_pause(t->easy, CURLPAUSE_CONT);
+  d->stepping = 0;
+  d->L = NULL;
+}
+
+/* Does a transfer wait for its caller: a stream's chunk to read, a fed upload hungry? */
+static int caller_awaited(const mx_multi *m) {
+  const mx_transfer *t;
+  if (m->driver.readable) return 1;
+  for (t = m->head; t != NULL; t = t->next)
+    if (t->mime.feed != NULL && t->mime.feed->hungry) return 1;
+  return 0;
+}
+
 /* Takes out a transfer that is done with: finished, cancelled, or orphaned (freed here). */
 static void let_go(lua_State *L, mx_multi *m, mx_transfer *t) {
   multi_release(&m->driver, L, t);
@@ -228,7 +250,8 @@ static CURLMcode act_on_ready(mx_multi *m, const struct pollfd *pfds, int n, int
 /* m:wait([seconds]) -> transfers still running, transfers finished, seconds until libcurl's
  * timer (nil: none), descriptors that were ready. Blocks in poll() on the
  * descriptors libcurl watches, until libcurl's timer, for at most seconds (default 0: look
- * once), acting on whatever is ready, and returns as soon as a transfer finished. With nothing
+ * once), acting on whatever is ready, and returns as soon as a transfer finished or waits for
+ * its caller (a stream's chunk to read, an upload's next piece to give). With nothing
  * to watch it sleeps: that is how a blocking client waits between retries. */
 static int multi_wait(lua_State *L) {
   mx_multi *m = check_multi(L, 1);
@@ -238,6 +261,7 @@ static int multi_wait(lua_State *L) {
   CURLMcode mc = CURLM_OK;
   int finished = 0, ready = 0;
   begin_step(L, m, "wait");
+  m->driver.readable = 0;
   for (;;) {
     double left = deadline - mx_now(), timer;
     int i, n = m->nwatches, rc;
@@ -260,7 +284,7 @@ static int multi_wait(lua_State *L) {
     if (mc != CURLM_OK) break;
     finished += collect(L, m);
     finished += sweep(L, m);
-    if (finished > 0 || mx_now() >= deadline) break;
+    if (finished > 0 || caller_awaited(m) || mx_now() >= deadline) break;
   }
   free(pfds);
   end_step(L, m, mc, "wait");
@@ -298,6 +322,7 @@ static int multi_new(lua_State *L) {
   mx_multi *m = lua_newuserdata(L, sizeof *m);
   memset(m, 0, sizeof *m);
   m->driver.release = multi_release;
+  m->driver.resume = multi_resume;
   m->closed = 1;  /* until the handle exists, so __gc has nothing to free */
   luaL_getmetatable(L, MX_MULTI_MT);
   lua_setmetatable(L, -2);

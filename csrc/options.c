@@ -7,7 +7,8 @@ typedef enum {
   MX_COUNT,       /* a whole number from 0 to MX_COUNT_MAX */
   MX_MS_AS_S,     /* milliseconds, given to libcurl as whole seconds, rounded up */
   MX_REUSE,       /* boolean: false asks for a new connection */
-  MX_REDIRECTS    /* a count; 0 turns following redirects off */
+  MX_REDIRECTS,   /* a count; 0 turns following redirects off */
+  MX_RATE         /* a count given to libcurl as a curl_off_t; 0: no cap */
 } mx_option_type;
 
 typedef struct {
@@ -32,6 +33,8 @@ static const mx_option OPTIONS[] = {
    * response byte; on a new connection it never does. A request that must not be repeated
    * unasked (an upload the server may have stored) says reuse_connection = false. */
   {"reuse_connection", CURLOPT_FRESH_CONNECT, MX_REUSE, 1},
+  {"max_send_bytes_per_s", CURLOPT_MAX_SEND_SPEED_LARGE, MX_RATE, 0},
+  {"max_recv_bytes_per_s", CURLOPT_MAX_RECV_SPEED_LARGE, MX_RATE, 0},
   {"ca_file", CURLOPT_CAINFO, MX_STRING, 0},
   {"ca_path", CURLOPT_CAPATH, MX_STRING, 0},
   {"proxy", CURLOPT_PROXY, MX_STRING, 0},
@@ -117,6 +120,9 @@ void mx_options_apply(lua_State *L, CURL *easy, int req) {
         n = lua_isnil(L, -1) ? o->dflt : lua_toboolean(L, -1);
         lua_pop(L, 1);
         curl_easy_setopt(easy, o->option, n ? 0L : 1L);
+        break;
+      case MX_RATE:
+        curl_easy_setopt(easy, o->option, (curl_off_t)field_count(L, req, o->field, o->dflt));
         break;
       case MX_REDIRECTS:
         n = field_count(L, req, o->field, o->dflt);

@@ -12,6 +12,7 @@
 
 #define MX_ERROR_BODY_MAX (1024 * 1024)  /* error bodies beyond this are cut, not failed */
 #define MX_PROGRESS_INTERVAL 0.1         /* seconds between progress calls at most */
+#define MX_STREAM_CHUNK_MAX (256 * 1024)  /* a stream's chunk grows to this before libcurl pauses */
 
 /* The Lua object: a pointer to the transfer, NULL once collected (seen only by another
  * finalizer that resurrects it). */
@@ -51,7 +52,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
   size_t len = size * n;
   int routable;
   if (t->stop.why != MX_STOP_NONE) return 0;  /* cancelled meanwhile */
-  routable = t->out.file != NULL || t->sink_ref != LUA_NOREF;
+  routable = t->out.file != NULL || t->sink_ref != LUA_NOREF || t->stream;
   if (!t->routing_known) {
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -63,6 +64,18 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
       t->stop.why = MX_STOP_WRITE;
       return 0;
     }
+    return len;
+  }
+  if (t->body_routed && t->stream) {  /* a chunk waits for its reader; what follows, in libcurl */
+    if (t->chunk.len > 0 && len > MX_STREAM_CHUNK_MAX - t->chunk.len) {
+      t->paused = 1;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+    if (mx_buffer_append(&t->chunk, p, len) != 0) {
+      t->stop.why = MX_STOP_NOMEM;
+      return 0;
+    }
+    if (t->driver != NULL) t->driver->readable = 1;
     return len;
   }
   if (t->body_routed) {
@@ -135,6 +148,24 @@ static void set_callbacks(mx_transfer *t) {
   }
 }
 
+/* libcurl holds a transfer to its rate caps between socket actions, and one action reads up
+ * to 100 buffers: with a cap, a read buffer of a thousandth of the rate keeps a burst near
+ * 0.1 s of it (a 1 MiB body at 1 MiB/s came in 0.02 s with 64 KiB buffers). The fields were
+ * checked by mx_options_apply. */
+static long clamp(lua_Number v, long lo, long hi) { return v < lo ? lo : v > hi ? hi : (long)v; }
+
+static void cap_buffers(lua_State *L, mx_transfer *t, int req) {
+  lua_Number recv, send;
+  lua_getfield(L, req, "max_recv_bytes_per_s");
+  lua_getfield(L, req, "max_send_bytes_per_s");
+  recv = lua_tonumber(L, -2);
+  send = lua_tonumber(L, -1);
+  lua_pop(L, 2);
+  if (recv > 0) curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, clamp(recv / 1000, 1024, 65536));
+  if (send > 0 && t->mime.mime != NULL)  /* libcurl's upload buffer is 16 KiB to 2 MiB */
+    curl_easy_setopt(t->easy, CURLOPT_UPLOAD_BUFFERSIZE, clamp(send / 100, 16384, 524288));
+}
+
 int mx_transfer_new(lua_State *L, int req) {
   mx_transfer *t, **box;
   const char *method, *output, *why, *bad = NULL;
@@ -165,13 +196,17 @@ int mx_transfer_new(lua_State *L, int req) {
   if (method != NULL && strcmp(method, "GET") != 0 && !(t->mime.mime && strcmp(method, "POST") == 0))
     curl_easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, method);
 
+  lua_getfield(L, req, "stream");
+  t->stream = lua_toboolean(L, -1);
+  lua_pop(L, 1);
   t->sink_ref = mx_field_function(L, req, "sink");
   t->progress_ref = mx_field_function(L, req, "progress");
   output = mx_field_string(L, req, "output", NULL);
   if (output != NULL && (why = mx_output_open(&t->out, output)) != NULL)
     return start_failed(L, t, "cannot write '%s': %s", output, why);
-  if (output != NULL || t->sink_ref != LUA_NOREF)
+  if (output != NULL || t->sink_ref != LUA_NOREF || t->stream)
     curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, 64L * 1024);
+  cap_buffers(L, t, req);
   set_callbacks(t);
   return 1;
 }
@@ -186,6 +221,61 @@ void mx_transfer_finished(mx_transfer *t, CURLcode code) {
 static int transfer_done(lua_State *L) {
   mx_transfer *t = check_transfer(L, 1);
   lua_pushboolean(L, t->done);
+  return 1;
+}
+
+static int hungry(const mx_transfer *t) {
+  return !t->done && t->mime.feed != NULL && t->mime.feed->hungry;
+}
+
+/* t:ready() -> whether a waiter may go on: the transfer is done, a stream has a chunk, or a
+ * fed upload wants its next piece. */
+static int transfer_ready(lua_State *L) {
+  mx_transfer *t = check_transfer(L, 1);
+  lua_pushboolean(L, t->done || t->chunk.len > 0 || hungry(t));
+  return 1;
+}
+
+/* t:hungry() -> whether the fed part waits for its next piece (t:feed). */
+static int transfer_hungry(lua_State *L) {
+  mx_transfer *t = check_transfer(L, 1);
+  lua_pushboolean(L, !t->closed && hungry(t));
+  return 1;
+}
+
+/* t:feed(piece | nil): the fed part's next piece, or its end; libcurl goes on sending. */
+static int transfer_feed(lua_State *L) {
+  mx_transfer *t = check_transfer(L, 1);
+  size_t len = 0;
+  const char *p = lua_isnil(L, 2) ? NULL : luaL_checklstring(L, 2, &len);
+  mx_feed *f;
+  if (t->closed || t->mime.feed == NULL) return luaL_argerror(L, 1, "no fed part to feed");
+  if (t->driver != NULL && t->driver->stepping) return luaL_error(L, "feed: called from inside a transfer callback");
+  f = t->mime.feed;
+  if (mx_mime_feed(f, p, len, p == NULL) != 0) return luaL_error(L, "feed: out of memory");
+  if (f->hungry && !t->done && t->driver != NULL) {
+    f->hungry = 0;
+    t->driver->resume(t->driver, L, t);
+  }
+  return 0;
+}
+
+/* t:read() -> the stream's next chunk, or nil when none has arrived (see t:ready(), t:done()).
+ * Taking it lets libcurl go on with the next one. */
+static int transfer_read(lua_State *L) {
+  mx_transfer *t = check_transfer(L, 1);
+  if (t->closed) return luaL_argerror(L, 1, "transfer is closed");
+  if (t->chunk.len == 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  if (t->driver != NULL && t->driver->stepping) return luaL_error(L, "read: called from inside a transfer callback");
+  lua_pushlstring(L, t->chunk.data, t->chunk.len);
+  mx_buffer_reset(&t->chunk);
+  if (t->paused && t->driver != NULL) {
+    t->paused = 0;
+    t->driver->resume(t->driver, L, t);
+  }
   return 1;
 }
 
@@ -204,7 +294,8 @@ static int transfer_result(lua_State *L) {
   mx_transfer *t = check_transfer(L, 1);
   mx_outcome o;
   if (t->closed) return luaL_argerror(L, 1, "transfer is closed");
-  if (!t->done) return luaL_argerror(L, 1, "transfer is still in flight");
+  /* a stream's status and headers are known once its body has begun */
+  if (!t->done && !(t->stream && t->body_routed)) return luaL_argerror(L, 1, "transfer is still in flight");
   o.easy = t->easy;
   o.head = &t->head;
   o.body = t->body_routed ? NULL : &t->body;
@@ -252,6 +343,7 @@ static void release_resources(lua_State *L, mx_transfer *t) {
   t->sink_ref = t->progress_ref = t->stop.raised_ref = LUA_NOREF;
   mx_buffer_free(&t->head);
   mx_buffer_free(&t->body);
+  mx_buffer_free(&t->chunk);
 }
 
 void mx_transfer_free(lua_State *L, mx_transfer *t) {
@@ -309,6 +401,10 @@ static int transfer_tostring(lua_State *L) {
 void mx_transfer_register(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"done", transfer_done},
+    {"ready", transfer_ready},
+    {"hungry", transfer_hungry},
+    {"feed", transfer_feed},
+    {"read", transfer_read},
     {"part_size", transfer_part_size},
     {"result", transfer_result},
     {"commit", transfer_commit},

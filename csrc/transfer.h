@@ -6,7 +6,8 @@
  *
  * A request table says what to send (method, url, header lines, multipart parts read from
  * memory or straight from disk, the options of options.c) and where a 2xx body goes (a
- * string, a file written atomically, or a Lua sink). Bodies of other responses always come
+ * string, a file written atomically, a Lua sink, or a stream the caller reads at its pace:
+ * libcurl is paused while a chunk waits for its reader, so the sender is held back). Bodies of other responses always come
  * back as a string, for the error. Nothing here knows about Mistral, nor about the multi
  * handle that drives the transfer: that one is reached through mx_driver. */
 #ifndef MX_TRANSFER_H
@@ -34,7 +35,10 @@ typedef struct mx_driver {
   lua_State *L;  /* valid only while a step runs, so no lua_State is kept past its call */
   int stepping;
   int pending;   /* a transfer was cancelled or collected during this step */
+  int readable;  /* a stream got a chunk to read: a waiter may return */
   void (*release)(struct mx_driver *d, lua_State *L, mx_transfer *t);
+  /* Unpauses a stream its reader has emptied (libcurl may deliver the next chunk at once). */
+  void (*resume)(struct mx_driver *d, lua_State *L, mx_transfer *t);
 } mx_driver;
 
 struct mx_transfer {
@@ -52,6 +56,10 @@ struct mx_transfer {
   mx_buffer body;     /* the body, unless it goes to the output file or the sink */
   int body_routed;    /* the current response is 2xx, so its body goes to output/sink */
   int routing_known;
+
+  int stream;         /* a 2xx body is read chunk by chunk through t:read() */
+  mx_buffer chunk;    /* the stream's chunk not read yet; while it is there, libcurl is paused */
+  int paused;         /* the write callback paused the transfer */
 
   int sink_ref;       /* Lua function called with each chunk of a 2xx body */
   int progress_ref;   /* Lua function called with (received, to receive, sent, to send) */

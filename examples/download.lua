@@ -1,4 +1,5 @@
--- Download a file's content three ways: to a string, to a file (atomically), to a sink.
+-- Download a file's content four ways: to a string, to a file (atomically), to a sink, and as
+-- a stream read at the reader's own pace.
 local client = require("mistralai").new{}
 
 local content = ('{"n":%d}\n'):rep(1000):gsub("%%d", "1")
@@ -20,6 +21,11 @@ os.remove(path)
 local received = 0
 assert(client.files.download(id, { sink = function(chunk) received = received + #chunk end }))
 print(("to a sink: %d bytes"):format(received))
+
+local stream = assert(client.files.download(id, { stream = true }))
+local parts = {}
+for chunk in stream do parts[#parts + 1] = chunk end  -- raises if the transfer fails mid-way
+print(("as a stream: same: %s"):format(tostring(table.concat(parts) == content)))
 
 client.files.delete(id)
 client:close()

@@ -49,7 +49,7 @@ describe("errors", function()
     local fn = function() end
     local cases = {
       { "upload", { nil }, "bad argument #1 to 'upload' (table expected, got nil)" },
-      { "upload", { {} }, "bad argument #1 to 'upload' (option 'file' must be a path or a table {file_name=, content=}, got nil)" },
+      { "upload", { {} }, "bad argument #1 to 'upload' (option 'file' must be a path or a table {file_name=, content= | reader=, size=}, got nil)" },
       { "upload", { { file = "" } }, "bad argument #1 to 'upload' (option 'file' must not be empty)" },
       { "upload", { { file = { content = "x" } } }, "bad argument #1 to 'upload' (file.file_name must be a non-empty string)" },
       { "upload", { { file = { file_name = "a" } } }, "bad argument #1 to 'upload' (file.content must be a string)" },
@@ -73,7 +73,8 @@ describe("errors", function()
       { "retrieve", { {} }, "bad argument #1 to 'retrieve' (field 'file_id' is required)" },
       { "retrieve", { "x", { output = "y" } }, "bad argument #2 to 'retrieve' (unknown option 'output')" },
       { "delete", { "x", 5 }, "bad argument #2 to 'delete' (table expected, got number)" },
-      { "download", { "x", { output = "a", sink = fn } }, "bad argument #2 to 'download' (options 'output' and 'sink' exclude each other)" },
+      { "download", { "x", { output = "a", sink = fn } }, "bad argument #2 to 'download' (options 'output', 'sink' and 'stream' exclude each other)" },
+      { "download", { "x", { stream = 1 } }, "bad argument #2 to 'download' (option 'stream' must be a boolean, got number)" },
       { "download", { "x", { output = "" } }, "bad argument #2 to 'download' (option 'output' must not be empty)" },
       { "download", { "x", { sink = "f" } }, "bad argument #2 to 'download' (option 'sink' must be a function, got string)" },
       { "get_signed_url", { "x", { expiry = 0 } }, "bad argument #2 to 'get_signed_url' (option 'expiry' must be a whole number from 1 to 168, got 0)" },

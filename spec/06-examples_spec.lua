@@ -16,7 +16,7 @@ describe("examples", function()
     ["list.lua"] = "each #5: listing%-1%.jsonl",
     ["retrieve.lua"] = "nil\thttp\t404\t",
     ["delete.lua"] = "again: nil, mistralai: http 404",
-    ["download.lua"] = "to a sink: %d+ bytes",
+    ["download.lua"] = "to a sink: %d+ bytes\nas a stream: same: true",
     ["signed_url.lua"] = "fetched without the key: shared",
     ["fine_tuning_upload.lua"] = "use this id as the training file of a fine%-tuning job: [%x%-]+",
     ["event_loop.lua"] = "uploaded and deleted loop%-%d%.jsonl\nuploaded and deleted loop%-%d%.jsonl\nuploaded and deleted loop%-%d%.jsonl",

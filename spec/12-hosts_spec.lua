@@ -38,6 +38,7 @@ describe("hosts", function()
     assert.same("nil", r.cancel_result)
     assert.same("aborted", r.cancel_kind)
     assert.same("false", r.cancel_left_file)
+    assert.same("bad argument #2 to 'download' (option 'stream' is not for mistralai.nvim yet; a sink is)", r.stream_refused)
     assert.is_true(tonumber(r.returned_ms) < 50, "upload() returned after " .. r.returned_ms .. " ms")
     -- the timer kept ticking during the transfers (target 20 ms; a wide margin here)
     assert.is_true(tonumber(r.ticks) >= 5, "ticks " .. r.ticks)
@@ -139,7 +140,8 @@ describe("hosts", function()
           .. "    location = /ping { content_by_lua_block { require('spec.hosts.resty').ping() } }\n"
           .. "    location = /wait { content_by_lua_block { require('spec.hosts.resty').wait() } }\n"
           .. "    location = /gone { content_by_lua_block { require('spec.hosts.resty').gone() } }\n"
-          .. "    location = /cpu { content_by_lua_block { require('spec.hosts.resty').cpu() } }",
+          .. "    location = /cpu { content_by_lua_block { require('spec.hosts.resty').cpu() } }\n"
+          .. "    location = /stream { content_by_lua_block { require('spec.hosts.resty').stream() } }",
       }
       file = support.random_file(dir .. "/nginx-upload.bin", size)
     end)
@@ -163,6 +165,11 @@ describe("hosts", function()
       transfer:close()
       return result, busy_pings, all_pings
     end
+
+    it("refuses download streams, which would block the worker when read", function()
+      local answer = support.sh(("curl -sS '%s/stream?server=%s&key=%s'"):format(app.url, support.url, support.api_key))
+      assert.same("bad argument #2 to 'download' (option 'stream' is not for mistralai.resty yet; a sink is)\n", answer)
+    end)
 
     it("#timing a non-blocking transfer leaves the worker answering in under 50 ms", function()
       local result, busy_pings = transfer_and_ping("resty")

@@ -1,5 +1,6 @@
 -- mistral-files, run as a subprocess against the local server: every command and flag, its
 -- output and exit status.
+local core = require("mistralai.core")
 local support = require("support")
 
 describe("mistral-files", function()
@@ -146,6 +147,19 @@ describe("mistral-files", function()
     local s5, out5 = dl("-o -")
     assert.same(0, s5)
     assert.same("content", out5)
+  end)
+
+  it("#timing --limit-rate caps a transfer as curl's syntax says", function()
+    local id = upload(support.write(dir .. "/rate.bin", ("r"):rep(1024 * 1024)))
+    local t0 = core.now()
+    local status = cli("--limit-rate 1M download " .. id .. " -o rated.bin")
+    local seconds = core.now() - t0
+    assert.same(0, status)
+    assert.is_true(seconds > 0.75 and seconds < 1.4, ("1 MiB at 1M took %.2f s"):format(seconds))
+    local s2, _, err = cli("--limit-rate 2X ls")
+    assert.same(2, s2)
+    assert.same("mistral-files: --limit-rate takes bytes a second from 1 to 2G, e.g. 500K or 2M, not '2X'\n"
+      .. "Try 'mistral-files --help'.\n", err)
   end)
 
   it("download keeps a hostile file name inside the current folder", function()

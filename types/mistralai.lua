@@ -35,6 +35,8 @@ function mistralai.cancel_handle() end
 ---@field connect_timeout_ms? integer Time to connect (default 10000).
 ---@field stall_bytes_per_s? integer With stall_timeout_ms: slower than this is a stall (default 1024).
 ---@field stall_timeout_ms? integer How long a stall may last (default 30000).
+---@field max_send_bytes_per_s? integer Caps each transfer's upload rate (bytes a second).
+---@field max_recv_bytes_per_s? integer Caps each transfer's download rate (bytes a second).
 ---@field max_upload_bytes? integer Uploads over this are refused before sending (default 512 MiB).
 ---@field max_redirects? integer Redirects followed (default 5).
 ---@field debug? fun(line: string) One line per request and response, Authorization redacted.
@@ -85,10 +87,15 @@ function Client:driver() end
 ---@field headers? table<string, string> Extra headers, replacing the client's of the same name.
 ---@field retry? mistralai.Retry|false Merged over the client's policy; false: no retry.
 ---@field cancel? mistralai.CancelHandle Ends the call with kind "aborted" when cancelled.
+---@field max_send_bytes_per_s? integer Caps this call's upload rate, over the client's.
+---@field max_recv_bytes_per_s? integer Caps this call's download rate, over the client's.
 
 ---@class mistralai.FileContent
 ---@field file_name string
----@field content string
+---@field content? string The bytes in memory; or reader and size.
+---@field reader? fun(): string? Gives the next piece, nil at the end; may yield in a task.
+---@field size? integer The reader's total bytes (required with reader).
+---@field rewind? fun() Makes reader start over, so a failed attempt may be retried.
 ---@field content_type? string
 
 ---@class mistralai.UploadOptions: mistralai.CallOptions
@@ -117,7 +124,14 @@ function Client:driver() end
 ---@class mistralai.DownloadOptions: mistralai.IdOptions
 ---@field output? string A path, written atomically.
 ---@field sink? fun(chunk: string): boolean?, string? Called with each chunk; false[, msg] stops.
+---@field stream? boolean true: the result is a mistralai.Stream read at the caller's pace.
 ---@field progress? fun(done: integer, total: integer?) Bytes received and the Content-Length.
+
+---@class mistralai.Stream
+---@field status integer
+---@field headers table<string, string>
+---@field read fun(self: mistralai.Stream): string?, mistralai.Error? The next chunk; nil at the end; nil, err on failure.
+---@field close fun(self: mistralai.Stream) Stops the transfer and frees it; idempotent.
 
 ---@class mistralai.SignedUrlOptions: mistralai.IdOptions
 ---@field expiry? integer Hours, 1-168 (default 24).
@@ -128,7 +142,7 @@ function Client:driver() end
 ---@field each fun(options?: mistralai.ListOptions): (fun(): mistralai.File?), nil, nil, any
 ---@field retrieve fun(file_id: string|mistralai.IdOptions, options?: mistralai.IdOptions): mistralai.File?, mistralai.Error?, mistralai.Response?
 ---@field delete fun(file_id: string|mistralai.IdOptions, options?: mistralai.IdOptions): mistralai.Deleted?, mistralai.Error?, mistralai.Response?
----@field download fun(file_id: string|mistralai.DownloadOptions, options?: mistralai.DownloadOptions): string|true|nil, mistralai.Error?, mistralai.Response?
+---@field download fun(file_id: string|mistralai.DownloadOptions, options?: mistralai.DownloadOptions): string|true|mistralai.Stream|nil, mistralai.Error?, mistralai.Response?
 ---@field get_signed_url fun(file_id: string|mistralai.SignedUrlOptions, options?: mistralai.SignedUrlOptions): mistralai.SignedUrl?, mistralai.Error?, mistralai.Response?
 
 ---@class mistralai.File

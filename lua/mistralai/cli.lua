@@ -9,7 +9,7 @@ local cjson = require("cjson.safe")
 local M = {}
 
 local USAGE = [[
-Usage: mistral-files [--server-url URL] [--api-key-env NAME] [--quiet] COMMAND [ARGS]
+Usage: mistral-files [--server-url URL] [--api-key-env NAME] [--quiet] [--limit-rate RATE] COMMAND [ARGS]
 
 Commands:
   upload FILE...   upload files ("-" reads stdin)
@@ -24,6 +24,7 @@ Options:
   --server-url URL     the API (default: $MISTRAL_SERVER_URL, else https://api.mistral.ai)
   --api-key-env NAME   the environment variable that holds the key (default MISTRAL_API_KEY)
   --quiet              no progress bars
+  --limit-rate RATE    cap each transfer at RATE bytes a second, each way (as curl: 500K, 2M)
   --help               this help; COMMAND --help for a command's
   --version            the version
 ]]
@@ -71,7 +72,8 @@ Usage: mistral-files validate FILE...
 ]], options = {} },
 }
 
-local GLOBAL = { ["server-url"] = "value", ["api-key-env"] = "value", quiet = "flag", help = "flag", version = "flag" }
+local GLOBAL = { ["server-url"] = "value", ["api-key-env"] = "value", quiet = "flag", help = "flag", version = "flag",
+  ["limit-rate"] = "value" }
 
 local Usage = {}  -- raised for usage errors
 
@@ -312,6 +314,16 @@ function run.validate(_, _, args)
   return status
 end
 
+-- --limit-rate's RATE as curl reads it: bytes a second, with an optional K, M or G (1024-based).
+local function rate(value)
+  local n, unit = value:match("^(%d+%.?%d*)([KkMmGg]?)$")
+  local bytes = n and math.floor(tonumber(n) * (({ k = 1024, m = 1024 ^ 2, g = 1024 ^ 3 })[unit:lower()] or 1))
+  if not bytes or bytes < 1 or bytes > 2147483647 then
+    usage_error("--limit-rate takes bytes a second from 1 to 2G, e.g. 500K or 2M, not '" .. value .. "'")
+  end
+  return bytes
+end
+
 local function count_ok(spec, n)
   if spec == "0" then return n == 0 end
   if spec == "1" then return n == 1 end
@@ -339,7 +351,9 @@ function M.main(argv)
     local client
     if command ~= "validate" then
       local key_env = global["api-key-env"] or "MISTRAL_API_KEY"
-      client = mistralai.new{ api_key = os.getenv(key_env) or "", server_url = global["server-url"] }
+      local cap = global["limit-rate"] and rate(global["limit-rate"])
+      client = mistralai.new{ api_key = os.getenv(key_env) or "", server_url = global["server-url"],
+        max_send_bytes_per_s = cap, max_recv_bytes_per_s = cap }
     end
     local show_progress = not global.quiet and on_terminal()
     local code = run[command](client, opts, args, show_progress)

@@ -17,6 +17,10 @@ function M.is_integer(v)
   return type(v) == "number" and v == math.floor(v) and v > -math.huge and v < math.huge
 end
 
+--- pcall where a function called under it may yield (5.2+, LuaJIT); nil on PUC Lua 5.1,
+--- where a yield cannot cross pcall.
+M.yieldable_pcall = (_VERSION ~= "Lua 5.1" or rawget(_G, "jit") ~= nil) and pcall or nil
+
 --- Runs a shell command; true when it exited with status 0 (5.1 returns the raw status,
 --- 5.2+ true/nil, "exit"/"signal", code).
 function M.execute(cmd)

@@ -54,12 +54,12 @@ function M.of(ctx)
     idle_sleep = ready > 0 and SLEEP_MIN or math.min(idle_sleep * 2, SLEEP_MAX)
   end
 
-  --- Waits until transfer t is done: inside a task by yielding to its driver, elsewhere by
-  --- waiting on the network itself.
+  --- Waits until transfer t is ready (done, or a stream's chunk is there): inside a task by
+  --- yielding to its driver, elsewhere by waiting on the network itself.
   function d.await(t)
     if tasks.current(ctx) then return tasks.await(t) end
     idle_sleep = SLEEP_MIN
-    while not t:done() do d.wait() end
+    while not t:ready() do d.wait() end
   end
 
   --- Waits between attempts without holding up the client's other tasks; a cancel handle

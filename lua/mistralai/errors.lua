@@ -17,7 +17,8 @@ function Error.__tostring(e)
   return table.concat(parts)
 end
 
---- kind: "http", "network", "timeout", "io", "decode", "aborted", "limit" or "invalid".
+--- kind: "http", "network", "timeout", "io", "decode", "aborted", "limit", "invalid" or
+--- "integrity".
 function M.new(kind, message, fields)
   local e = fields or {}
   e.kind, e.message = kind, message

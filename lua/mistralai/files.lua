@@ -15,7 +15,7 @@ local function set(list)
   return s
 end
 
-local CALL = { "timeout_ms", "headers", "retry", "cancel" }
+local CALL = { "timeout_ms", "headers", "retry", "cancel", "max_send_bytes_per_s", "max_recv_bytes_per_s" }
 local function options(extra)
   local s = set(CALL)
   for _, k in ipairs(extra) do s[k] = true end
@@ -36,17 +36,19 @@ M.OPERATIONS = {
   { name = "each", options = LIST },
   { name = "retrieve", options = BY_ID },
   { name = "delete", options = BY_ID },
-  { name = "download", options = options({ "file_id", "output", "sink", "progress" }) },
+  { name = "download", options = options({ "file_id", "output", "sink", "stream", "progress" }) },
   { name = "get_signed_url", options = options({ "file_id", "expiry" }) },
 }
 
 local OPTIONS = {}  -- operation name -> its option set
 for _, op in ipairs(M.OPERATIONS) do OPTIONS[op.name] = op.options end
 
-local FILE_TABLE = set({ "file_name", "content", "content_type" })
+local FILE_TABLE = set({ "file_name", "content", "content_type", "reader", "size", "rewind" })
 
 local function check_call_options(fname, n, opts)
   check.integer(fname, n, opts, "timeout_ms", 1, check.MAX_COUNT)
+  check.integer(fname, n, opts, "max_send_bytes_per_s", 1, check.MAX_COUNT)
+  check.integer(fname, n, opts, "max_recv_bytes_per_s", 1, check.MAX_COUNT)
   check.headers(fname, n, opts, "headers")
   require("mistralai.retry").check(fname, n, opts.retry)
   if opts.cancel ~= nil and not require("mistralai.cancel").is_handle(opts.cancel) then
@@ -103,8 +105,9 @@ local function download_progress(fn)
   return progress_of(fn, function(received, to_receive) return received, to_receive end)
 end
 
---- upload{ file = path | {file_name=, content=}, purpose?, expiry?, visibility?, file_name?,
----         content_type?, progress?, validate?, timeout_ms?, headers?, retry? }
+--- upload{ file = path | {file_name=, content=} | {file_name=, reader=, size=, rewind?},
+---         purpose?, expiry?, visibility?, file_name?, content_type?, progress?, validate?,
+---         timeout_ms?, headers?, retry?, cancel? }
 function M.upload(ctx, opts)
   local F = "upload"
   check.arg(F, 1, opts, "table")
@@ -119,17 +122,32 @@ function M.upload(ctx, opts)
     part.filename = encode.basename(file)
   elseif type(file) == "table" then
     check.known(F, 1, file, FILE_TABLE)
-    if type(file.content) ~= "string" then check.argerror(F, 1, "file.content must be a string") end
     if type(file.file_name) ~= "string" or file.file_name == "" then
       check.argerror(F, 1, "file.file_name must be a non-empty string")
     end
     check.option(F, 1, file, "content_type", "string")
-    part.data = file.content
+    if file.reader ~= nil then
+      check.option(F, 1, file, "reader", "function")
+      check.option(F, 1, file, "rewind", "function")
+      -- the gateway answers 411 to a body of unknown length, so the size is declared up front
+      size = check.integer(F, 1, file, "size", 0, 2 ^ 53)
+      if not size then check.argerror(F, 1, "file.size is required with file.reader") end
+      if file.content ~= nil then check.argerror(F, 1, "file.content and file.reader exclude each other") end
+      if opts.validate then check.argerror(F, 1, "validate needs the content: not with file.reader") end
+      part.feed, part.size = true, size
+    else
+      if type(file.content) ~= "string" then check.argerror(F, 1, "file.content must be a string") end
+      if file.size ~= nil or file.rewind ~= nil then
+        check.argerror(F, 1, "file.size and file.rewind go with file.reader")
+      end
+      part.data = file.content
+      size = #file.content
+    end
     part.filename = file.file_name
     part.type = file.content_type
-    size = #file.content
   else
-    check.argerror(F, 1, "option 'file' must be a path or a table {file_name=, content=}, got " .. type(file))
+    check.argerror(F, 1, "option 'file' must be a path or a table {file_name=, content= | reader=, size=}, got "
+      .. type(file))
   end
   local name = check.option(F, 1, opts, "file_name", "string")
   if name == "" then check.argerror(F, 1, "option 'file_name' must not be empty") end
@@ -172,8 +190,13 @@ function M.upload(ctx, opts)
   local on_progress, finish = upload_progress(progress, function() return size end)
   local f, err, response = json_call(ctx, {
     method = "POST", path = "/v1/files", parts = parts, idempotent = false, progress = on_progress,
-    on_start = on_start,
+    on_start = on_start, reader = part.feed and { read = file.reader, size = size, rewind = file.rewind },
   }, opts)
+  if f and type(f.bytes) == "number" and f.bytes ~= size then  -- the server kept other bytes than were sent
+    return nil, errors.new("integrity", ("the server reports %s bytes for %s; %d were sent")
+      :format(tostring(f.bytes), part.filename, size), { file_id = f.id, status = response.status,
+        headers = response.headers, attempts = response.attempts })
+  end
   if f then finish(size, size) end
   return f, err, response
 end
@@ -278,8 +301,9 @@ function M.delete(ctx, a, b)
   return json_call(ctx, { method = "DELETE", path = path, idempotent = true }, opts)
 end
 
---- download(id[, { output = path | sink = fn, progress? }]): the content as a string, or true
---- once it is in the output file (written atomically) or given to the sink.
+--- download(id[, { output = path | sink = fn | stream = true, progress? }]): the content as a
+--- string, true once it is in the output file (written atomically) or given to the sink, or a
+--- stream (mistralai.stream) once the body has begun.
 function M.download(ctx, a, b)
   local F = "download"
   local path, opts, n = id_and_options(F, a, b)
@@ -287,14 +311,18 @@ function M.download(ctx, a, b)
   local sink = check.option(F, n, opts, "sink", "function")
   local progress = check.option(F, n, opts, "progress", "function")
   if output == "" then check.argerror(F, n, "option 'output' must not be empty") end
-  if output and sink then check.argerror(F, n, "options 'output' and 'sink' exclude each other") end
+  local stream = check.option(F, n, opts, "stream", "boolean")
+  if ((output and 1 or 0) + (sink and 1 or 0) + (stream and 1 or 0)) > 1 then
+    check.argerror(F, n, "options 'output', 'sink' and 'stream' exclude each other")
+  end
   local on_progress, finish = download_progress(progress)
   local res, err = http.call(ctx, {
     method = "GET", path = path .. "/content", accept = "application/octet-stream",
     expect_type = "application/octet-stream", idempotent = true,
-    output = output, sink = sink, progress = on_progress,
+    output = output, sink = sink, stream = stream, progress = on_progress,
   }, opts)
   if not res then return nil, err end
+  if stream then return res.stream, nil, response_of(res) end
   finish(res.received, res.received)
   if output or sink then return true, nil, response_of(res) end
   return res.body, nil, response_of(res)
@@ -309,6 +337,18 @@ function M.get_signed_url(ctx, a, b)
     method = "GET", path = path .. "/url?" .. encode.query({ { "expiry", ("%d"):format(expiry) } }),
     idempotent = true,
   }, opts)
+end
+
+--- For the hosts whose callers run outside the client's tasks (mistralai.nvim, mistralai.resty):
+--- reading a download stream there would block the editor or the worker, so they refuse the
+--- option until they pace streams their own way. args[first..last] are the call's arguments.
+function M.refuse_stream(name, args, first, last, host)
+  if name ~= "download" then return end
+  for i = first, last do
+    if type(args[i]) == "table" and args[i].stream ~= nil then
+      check.argerror(name, i - first + 1, "option 'stream' is not for " .. host .. " yet; a sink is")
+    end
+  end
 end
 
 --- The operations bound to one client's private context, callable as files.op(...) and

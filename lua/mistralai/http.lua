@@ -2,10 +2,12 @@
 --- client's driver (mistralai.driver: blocking, in a task, or through the host), retries what
 --- may be retried, and turns every failure into an error value.
 local check = require("mistralai.check")
+local compat = require("mistralai.compat")
 local core = require("mistralai.core")
 local driver = require("mistralai.driver")
 local errors = require("mistralai.errors")
 local retry = require("mistralai.retry")
+local stream = require("mistralai.stream")
 local version = require("mistralai.version")
 
 local M = {}
@@ -81,13 +83,66 @@ local function failure(res, spec)
   return nil
 end
 
-local function request_for(ctx, spec, reuse_connection)
+-- Gives a fed upload (spec.reader = { read, size, rewind? }) its next piece when libcurl wants
+-- one. Returns an error (kind io) when the pieces do not add up to the declared size: then the
+-- caller closes the transfer before the body is complete, so nothing is stored.
+local function feed(t, reader, fed)
+  local chunk = reader.read()
+  if chunk ~= nil and type(chunk) ~= "string" then
+    return errors.new("io", "file.reader returned a " .. type(chunk) .. ", not a string or nil")
+  end
+  local over = ("file.reader gave more than file.size (%d bytes)"):format(reader.size)
+  if chunk == nil then
+    if fed.taken < reader.size then
+      return errors.new("io", ("file.reader ended after %d bytes; file.size is %d"):format(fed.taken, reader.size))
+    end
+    t:feed(nil)
+  elseif fed.taken + #chunk > reader.size then
+    return errors.new("io", over)
+  elseif fed.taken + #chunk == reader.size then
+    fed.taken = reader.size
+    local extra = reader.read()  -- the last bytes go only once the reader says it has no more
+    if extra ~= nil and extra ~= "" then return errors.new("io", over) end
+    t:feed(chunk)
+    t:feed(nil)
+  elseif chunk ~= "" then
+    fed.taken = fed.taken + #chunk
+    t:feed(chunk)
+  end
+end
+
+-- Waits for transfer t, feeding its upload from spec.reader as libcurl asks. Returns an error
+-- of the reader's, with t closed; a raise in the reader closes t and raises on.
+local function await(d, t, spec, fed)
+  d.await(t)
+  while spec.reader and t:hungry() do
+    local err
+    if compat.yieldable_pcall then
+      local ok
+      ok, err = compat.yieldable_pcall(feed, t, spec.reader, fed)
+      if not ok then
+        t:close()
+        error(err, 0)
+      end
+    else  -- PUC 5.1: a reader that raises leaves t to the collector, which frees it
+      err = feed(t, spec.reader, fed)
+    end
+    if err then
+      t:close()
+      return err
+    end
+    d.await(t)
+  end
+end
+
+local function request_for(ctx, spec, opts, reuse_connection)
   return {
     method = spec.method,
     url = ctx.base .. spec.path,
     parts = spec.parts,
     output = spec.output,
     sink = spec.sink,
+    stream = spec.stream,
     progress = spec.progress,
     connect_timeout_ms = ctx.connect_timeout_ms,
     stall_bytes_per_s = ctx.stall_bytes_per_s,
@@ -98,14 +153,18 @@ local function request_for(ctx, spec, reuse_connection)
     ca_path = ctx.ca_path,
     proxy = ctx.proxy,
     no_proxy = ctx.no_proxy,
+    max_send_bytes_per_s = opts.max_send_bytes_per_s or ctx.max_send_bytes_per_s,
+    max_recv_bytes_per_s = opts.max_recv_bytes_per_s or ctx.max_recv_bytes_per_s,
   }
 end
 
---- Performs spec ({method, path, accept, idempotent, parts?, output?, sink?, progress?,
---- expect_type?, on_start?}) with the per-call opts ({timeout_ms?, headers?, retry?, cancel?}).
+--- Performs spec ({method, path, accept, idempotent, parts?, output?, sink?, stream?, progress?,
+--- expect_type?, on_start?, reader?}) with the per-call opts ({timeout_ms?, headers?, retry?, cancel?,
+--- max_send_bytes_per_s?, max_recv_bytes_per_s?}).
 --- spec.on_start(t), when given, sees each attempt's transfer before anything is sent, and
 --- may end the call by returning an error.
---- Returns the core's result table (status, headers, body, attempts), or nil and an error.
+--- Returns the core's result table (status, headers, body, attempts; for spec.stream, the
+--- stream once the body has begun, as res.stream), or nil and an error.
 --- A Lua error raised by a sink or progress callback is re-raised once the transfer is freed.
 function M.call(ctx, spec, opts)
   if ctx.closed then check.misuse("the client is closed") end
@@ -115,8 +174,9 @@ function M.call(ctx, spec, opts)
   local deadline = timeout_ms and started + timeout_ms / 1000
   -- A request that must not be repeated unasked goes on a new connection, where libcurl
   -- never re-sends it on its own (it does on a reused connection that dies unanswered).
-  local req = request_for(ctx, spec, spec.idempotent or (policy and policy.retry_uploads) or false)
+  local req = request_for(ctx, spec, opts, spec.idempotent or (policy and policy.retry_uploads) or false)
   local cancel = opts.cancel
+  local fed = { taken = 0 }  -- how much of spec.reader this attempt has sent
   local attempts = 0
   while true do
     if cancel and cancel.cancelled then
@@ -136,10 +196,19 @@ function M.call(ctx, spec, opts)
       return nil, refused
     end
     if cancel then cancel.transfers[t] = true end
-    d.await(t)
-    if cancel then cancel.transfers[t] = nil end
+    local reader_err = await(d, t, spec, fed)  -- until done, or until a stream's first chunk
+    if reader_err then
+      reader_err.attempts = attempts
+      return nil, reader_err
+    end
     local res = t:result()
     local err = failure(res, spec)
+    if spec.stream and not err then  -- the head passed the checks: the reader takes over
+      res.attempts = attempts
+      res.stream = stream.new(t, d.await, function(r) return failure(r, spec) end, res)
+      return res
+    end
+    if cancel then cancel.transfers[t] = nil end
     if ctx.debug then ctx.debug(response_line(spec, req, res, err, attempts)) end
     if not err and spec.output then
       local ok, msg = t:commit()
@@ -152,6 +221,8 @@ function M.call(ctx, spec, opts)
     end
     if res.error and res.error.raised ~= nil then error(res.error.raised, 0) end
     local wait = policy and not (cancel and cancel.cancelled) and retry.delay(policy, attempts, res, spec)
+    -- a reader already read from cannot be sent again, unless it can start over
+    if wait and fed.taken > 0 and not spec.reader.rewind then wait = nil end
     if wait and ((now() - started) * 1000 + wait > policy.max_elapsed_time
         or (deadline and now() + wait / 1000 >= deadline)) then
       wait = nil
@@ -161,6 +232,10 @@ function M.call(ctx, spec, opts)
       return nil, err
     end
     d.pause(wait / 1000, cancel)
+    if fed.taken > 0 then
+      spec.reader.rewind()
+      fed.taken = 0
+    end
   end
 end
 

@@ -138,6 +138,7 @@ function M.new(opts)
       if type(callback) ~= "function" then
         check.argerror(name, args.n - first + 1, "a callback function is expected last, got " .. type(callback))
       end
+      files_module.refuse_stream(name, args, first, args.n - 1, "mistralai.nvim")
       local op_args = { unpack(args, first, args.n - 1) }
       local n = args.n - first
       return run(function()

@@ -139,6 +139,7 @@ function M.new(opts)
     local inner_op = inner.files[name]
     files[name] = function(first, ...)
       local args = first == files and pack(...) or pack(first, ...)
+      files_module.refuse_stream(name, args, 1, args.n, "mistralai.resty")
       if name ~= "each" then
         return run(function() return inner_op(unpack(args, 1, args.n)) end)
       end

@@ -26,9 +26,9 @@ function M.current(ctx)
   return s ~= nil and co ~= nil and s.by_co[co] ~= nil
 end
 
---- Waits, inside a task, until transfer t is done.
+--- Waits, inside a task, until transfer t is ready (done, or a stream's chunk is there).
 function M.await(t)
-  while not t:done() do coroutine.yield(t) end
+  while not t:ready() do coroutine.yield(t) end
 end
 
 --- Waits, inside a task, for the given seconds, or until the cancel handle is cancelled.
@@ -95,7 +95,7 @@ end
 local function ready(task, now)
   local w = task.waiting
   if task.fresh or w == nil then return true end
-  if type(w) == "userdata" then return w:done() end
+  if type(w) == "userdata" then return w:ready() end
   return (wake_of(w) or 0) <= now
 end
 

@@ -59,6 +59,7 @@ client.files.upload({ file = path, purpose = "batch" }, function(f, err)
   end)
 end)
 report("returned_ms", ("%.1f"):format((uv.hrtime() - returned_at) / 1e6))
+report("stream_refused", select(2, pcall(client.files.download, "x", { stream = true }, function() end)))
 
 vim.wait(120000, function() return done end, 5)
 report("done", done)

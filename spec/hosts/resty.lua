@@ -3,7 +3,7 @@
 --      Files API server and downloads it back, through mistralai.resty or the blocking client
 --   /ping: answers at once, saying whether a transfer is running in this worker
 --   /wait, /gone, /cpu, /uploads: what waiting costs the worker, handlers that go away, and
---      concurrent uploads (below; make bench uses them too)
+--      concurrent uploads (below; make bench uses them too); /stream: streams are refused
 local M = {}
 
 function M.transfer()
@@ -33,6 +33,12 @@ end
 function M.wait()
   local page, err = shared_client(ngx.req.get_uri_args()).files.list{ page_size = 1 }
   ngx.say(page and page.object or tostring(err))
+end
+
+--- /stream: what asking mistralai.resty for a download stream raises.
+function M.stream()
+  local ok, err = pcall(shared_client(ngx.req.get_uri_args()).files.download, "x", { stream = true })
+  ngx.say(ok and "accepted" or err)
 end
 
 --- /gone?server=URL&key=KEY&id=ID&output=PATH: starts a download in a light thread, then

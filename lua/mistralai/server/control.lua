@@ -38,7 +38,8 @@ end
 local function apply_fault(f)
   local kind = f.kind
   if kind == "status" then
-    ngx.req.discard_body()
+    -- after_body: answer once the whole request body is in (the client has sent it all)
+    if f.after_body then ngx.req.read_body() else ngx.req.discard_body() end
     if f.retry_after then ngx.header["Retry-After"] = f.retry_after end
     if f.ratelimit then ngx.header["X-RateLimit-Remaining-Req-Minute"] = "0" end
     return respond.fail(f.status or 503, "Injected fault " .. (f.status or 503), "server_error", "injected")
