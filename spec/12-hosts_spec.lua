@@ -43,9 +43,10 @@ describe("hosts", function()
     -- the timer kept ticking during the transfers (target 20 ms; a wide margin here)
     assert.is_true(tonumber(r.ticks) >= 5, "ticks " .. r.ticks)
     assert.is_true(tonumber(r.longest_gap_ms) < 100, "longest gap " .. r.longest_gap_ms .. " ms")
-    -- downloading to a file, one action of libcurl's writes can hold the loop a few hundred ms
-    -- on this disk (the gap is reported, not asserted); a blocking download would not tick at all
+    -- downloading to a file: target 20 ms, 9-14 ms measured with the adapter's 8 KiB reads; with
+    -- 64 KiB reads this spec saw 90-300 ms. A blocking download would not tick at all.
     assert.is_true(tonumber(r.download_ticks) >= 3, "ticks " .. r.download_ticks)
+    assert.is_true(tonumber(r.download_longest_gap_ms) < 50, "longest gap " .. r.download_longest_gap_ms .. " ms")
     print(("\n  Neovim, %d MiB: longest gap %s ms uploading (%s ticks), %s ms downloading (%s ticks); blocking: %s ms gap over %s ms")
       :format(math.floor(size / 1048576), r.longest_gap_ms, r.ticks, r.download_longest_gap_ms, r.download_ticks,
         r.blocking_longest_gap_ms, r.blocking_upload_ms))
@@ -141,7 +142,8 @@ describe("hosts", function()
           .. "    location = /wait { content_by_lua_block { require('spec.hosts.resty').wait() } }\n"
           .. "    location = /gone { content_by_lua_block { require('spec.hosts.resty').gone() } }\n"
           .. "    location = /cpu { content_by_lua_block { require('spec.hosts.resty').cpu() } }\n"
-          .. "    location = /stream { content_by_lua_block { require('spec.hosts.resty').stream() } }",
+          .. "    location = /stream { content_by_lua_block { require('spec.hosts.resty').stream() } }\n"
+          .. "    location = /cancel { content_by_lua_block { require('spec.hosts.resty').cancel() } }",
       }
       file = support.random_file(dir .. "/nginx-upload.bin", size)
     end)
@@ -165,6 +167,15 @@ describe("hosts", function()
       transfer:close()
       return result, busy_pings, all_pings
     end
+
+    it("a cancel handle ends an operation waiting in the pump at once", function()
+      support.reset()
+      support.fault{ kind = "stall", seconds = 3, method = "GET", path = "/v1/files" }
+      local answer = support.sh(("curl -sS '%s/cancel?server=%s&key=%s'"):format(app.url, support.url, support.api_key))
+      local kind, ms = answer:match("^(%a+) (%d+)\n$")
+      assert.same("aborted", kind, answer)
+      assert.is_true(tonumber(ms) < 500, "returned after " .. ms .. " ms, cancelled at 200")
+    end)
 
     it("refuses download streams, which would block the worker when read", function()
       local answer = support.sh(("curl -sS '%s/stream?server=%s&key=%s'"):format(app.url, support.url, support.api_key))

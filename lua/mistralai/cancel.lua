@@ -14,11 +14,14 @@ end
 --- A new handle: { cancelled = false, cancel = function }. cancel may be called as c:cancel()
 --- or c.cancel(), from anywhere, a progress or sink callback included; it is idempotent.
 function M.new()
-  local h = setmetatable({ cancelled = false, transfers = setmetatable({}, { __mode = "k" }) }, Handle)
+  local h = setmetatable({ cancelled = false, transfers = setmetatable({}, { __mode = "k" }),
+    wakers = setmetatable({}, { __mode = "k" }) }, Handle)
   h.cancel = function()
     if h.cancelled then return end
     h.cancelled = true
     for t in pairs(h.transfers) do t:cancel() end
+    -- a host whose driver may be asleep (OpenResty's pump) has it look again
+    for waker in pairs(h.wakers) do waker:wake() end
   end
   return h
 end

@@ -155,6 +155,7 @@ local function request_for(ctx, spec, opts, reuse_connection)
     no_proxy = ctx.no_proxy,
     max_send_bytes_per_s = opts.max_send_bytes_per_s or ctx.max_send_bytes_per_s,
     max_recv_bytes_per_s = opts.max_recv_bytes_per_s or ctx.max_recv_bytes_per_s,
+    read_buffer_bytes = ctx.read_buffer_bytes,
   }
 end
 

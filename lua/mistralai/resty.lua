@@ -14,6 +14,7 @@ local check = require("mistralai.check")
 local compat = require("mistralai.compat")
 local errors = require("mistralai.errors")
 local files_module = require("mistralai.files")
+local cancel = require("mistralai.cancel")
 
 local M = {}
 
@@ -133,6 +134,17 @@ function M.new(opts)
     error(outcome[2], 0)  -- misuse, or what a sink or progress callback raised
   end
 
+  -- A cancel handle given to an operation wakes the pump, so the cancel is seen at once.
+  local function wake_on_cancel(args)
+    for i = 1, args.n do
+      local handle = type(args[i]) == "table" and args[i].cancel
+      if cancel.is_handle(handle) then
+        waker = waker or core.waker()
+        handle.wakers[waker] = true
+      end
+    end
+  end
+
   local files = {}
   for _, op in ipairs(files_module.OPERATIONS) do
     local name = op.name
@@ -140,6 +152,7 @@ function M.new(opts)
     files[name] = function(first, ...)
       local args = first == files and pack(...) or pack(first, ...)
       files_module.refuse_stream(name, args, 1, args.n, "mistralai.resty")
+      wake_on_cancel(args)
       if name ~= "each" then
         return run(function() return inner_op(unpack(args, 1, args.n)) end)
       end

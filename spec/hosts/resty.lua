@@ -3,7 +3,8 @@
 --      Files API server and downloads it back, through mistralai.resty or the blocking client
 --   /ping: answers at once, saying whether a transfer is running in this worker
 --   /wait, /gone, /cpu, /uploads: what waiting costs the worker, handlers that go away, and
---      concurrent uploads (below; make bench uses them too); /stream: streams are refused
+--      concurrent uploads (below; make bench uses them too); /stream: streams are refused;
+--      /cancel: a cancel handle
 local M = {}
 
 function M.transfer()
@@ -33,6 +34,21 @@ end
 function M.wait()
   local page, err = shared_client(ngx.req.get_uri_args()).files.list{ page_size = 1 }
   ngx.say(page and page.object or tostring(err))
+end
+
+--- /cancel?server=URL&key=KEY: a list waiting on a stalled server, cancelled from another light
+--- thread after 0.2 s; answers the error kind and the milliseconds until the call returned.
+function M.cancel()
+  local client = shared_client(ngx.req.get_uri_args())
+  local handle = require("mistralai").cancel_handle()
+  ngx.update_time()
+  local started = ngx.now()
+  local thread = ngx.thread.spawn(function() return client.files.list{ cancel = handle } end)
+  ngx.sleep(0.2)
+  handle:cancel()
+  local _, page, err = ngx.thread.wait(thread)
+  ngx.update_time()
+  ngx.say(page and "listed" or err.kind, " ", ("%.0f"):format((ngx.now() - started) * 1000))
 end
 
 --- /stream: what asking mistralai.resty for a download stream raises.
