@@ -5,13 +5,28 @@
 #include "output.h"
 #include "platform.h"
 
-const char *mx_output_open(mx_output *o, const char *path) {
+static const char *reopen(mx_output *o, const char *partial) {
+  int fd;
+  o->tmp_path = strdup(partial);
+  if (o->tmp_path == NULL) return "out of memory";
+  fd = mx_open(partial, O_WRONLY | O_APPEND | MX_O_BINARY | MX_O_CLOEXEC);
+  if (fd >= 0) o->file = fdopen(fd, "ab");
+  if (fd >= 0 && o->file == NULL) mx_close(fd);
+  if (o->file != NULL) return NULL;
+  free(o->tmp_path);  /* not ours to remove: the caller's */
+  o->tmp_path = NULL;
+  return strerror(errno);
+}
+
+const char *mx_output_open(mx_output *o, const char *path, const char *partial) {
   static unsigned long counter = 0;
   size_t n = strlen(path) + 64;
   int attempt;
   o->path = strdup(path);
+  if (o->path == NULL) return "out of memory";
+  if (partial != NULL) return reopen(o, partial);
   o->tmp_path = malloc(n);
-  if (o->path == NULL || o->tmp_path == NULL) return "out of memory";
+  if (o->tmp_path == NULL) return "out of memory";
   for (attempt = 0; attempt < 100; attempt++) {
     int fd;
     snprintf(o->tmp_path, n, "%s.%ld-%lu.part", path, (long)mx_getpid(), ++counter);
@@ -34,6 +49,20 @@ int mx_output_write(mx_output *o, const char *p, size_t len) {
   if (fwrite(p, 1, len, o->file) == len) return 0;
   o->write_errno = errno;
   return -1;
+}
+
+int mx_output_restart(mx_output *o) {
+  if (fflush(o->file) == 0 && mx_ftruncate(fileno(o->file), 0) == 0) return 0;
+  o->write_errno = errno;
+  return -1;
+}
+
+char *mx_output_keep(mx_output *o) {
+  char *kept = o->tmp_path;
+  if (o->file != NULL) fclose(o->file);
+  o->file = NULL;
+  o->tmp_path = NULL;
+  return kept;
 }
 
 int mx_output_commit(mx_output *o) {

@@ -13,8 +13,13 @@ typedef struct mx_output {
   int write_errno; /* why the last write failed */
 } mx_output;
 
-/* Creates the temporary file for path. Returns NULL, or why not. */
-const char *mx_output_open(mx_output *o, const char *path);
+/* Creates the temporary file for path, or, with partial, reopens that temporary file of an
+ * earlier attempt to append to it. Returns NULL, or why not. */
+const char *mx_output_open(mx_output *o, const char *path, const char *partial);
+/* Empties the file, for a body that starts over. Returns 0, or -1 with write_errno set. */
+int mx_output_restart(mx_output *o);
+/* Closes the file and hands its temporary path to the caller (to resume into); NULL if none. */
+char *mx_output_keep(mx_output *o);
 /* Appends len bytes. Returns 0, or -1 with write_errno set. */
 int mx_output_write(mx_output *o, const char *p, size_t len);
 /* Closes the file and renames it over the destination. Returns 0, or an errno value (the

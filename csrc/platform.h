@@ -16,6 +16,7 @@
 #define mx_read(fd, p, n) _read((fd), (p), (unsigned)(n))
 #define mx_lseek _lseeki64
 #define mx_unlink _unlink
+#define mx_ftruncate _chsize_s
 #define mx_getpid _getpid
 #define MX_O_NONBLOCK 0 /* no FIFOs to block on */
 #define MX_O_BINARY _O_BINARY
@@ -39,6 +40,7 @@ typedef struct _stat64 mx_stat_t;
 #define mx_read read
 #define mx_lseek lseek
 #define mx_unlink unlink
+#define mx_ftruncate ftruncate
 #define mx_getpid getpid
 #define MX_O_NONBLOCK O_NONBLOCK
 #define MX_O_BINARY 0

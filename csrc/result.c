@@ -51,6 +51,7 @@ static const char *stop_name(enum mx_stop_why why) {
     case MX_STOP_READ: return "read_failed";
     case MX_STOP_NOMEM: return "out_of_memory";
     case MX_STOP_CANCELLED: return "cancelled";
+    case MX_STOP_RESUME: return "resume_refused";
     case MX_STOP_NONE: break;
   }
   return NULL;
@@ -95,6 +96,7 @@ static void push_message(lua_State *L, const mx_outcome *o) {
       return;
     case MX_STOP_REFUSED:
     case MX_STOP_READ:
+    case MX_STOP_RESUME:
       lua_pushstring(L, s->message != NULL ? s->message : "stopped by callback");
       return;
     case MX_STOP_NOMEM:
@@ -147,6 +149,10 @@ void mx_result_push(lua_State *L, const mx_outcome *o) {
   lua_setfield(L, -2, "sent");
   lua_pushnumber(L, (lua_Number)received);
   lua_setfield(L, -2, "received");
+  lua_pushnumber(L, (lua_Number)o->delivered);
+  lua_setfield(L, -2, "delivered");
+  lua_pushboolean(L, o->restarted);
+  lua_setfield(L, -2, "restarted");
   lua_pushnumber(L, (lua_Number)micros / 1e6);
   lua_setfield(L, -2, "seconds");
   lua_pushinteger(L, connects);

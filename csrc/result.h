@@ -19,10 +19,12 @@ typedef struct mx_outcome {
   const char *errbuf;     /* libcurl's detailed message, may be empty */
   const char *out_path;   /* the output file, for write errors */
   int write_errno;
+  curl_off_t delivered;   /* bytes of a 2xx body given to the output file, sink or stream */
+  int restarted;          /* a resumed download's server sent the whole body again */
 } mx_outcome;
 
-/* Pushes { status, headers, body?, sent, received, seconds, connects, url,
- *          error? = { name, message, raised? } }. */
+/* Pushes { status, headers, body?, sent, received, delivered, restarted, seconds, connects,
+ *          url, error? = { name, message, raised? } }. */
 void mx_result_push(lua_State *L, const mx_outcome *o);
 
 /* The failure name of a libcurl result code ("connect_failed", "timed_out", ...). */

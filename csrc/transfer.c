@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "callback.h"
 #include "clock.h"
@@ -47,6 +48,38 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
+static void find_content_range(void *ctx, const char *name, size_t name_len, const char *value,
+                               size_t value_len) {
+  const char **found = ctx;
+  (void)value_len;
+  if (name_len == 13 && strncasecmp(name, "content-range", 13) == 0) *found = value;
+}
+
+/* A resumed download's answer: a 206 whose Content-Range starts where the bytes had so far
+ * end goes on; a 200 starts the body over, which an output file can take (emptied) but not a
+ * sink or stream that already has the first bytes; anything else stops the transfer. */
+static int resumes(mx_transfer *t, long status) {
+  if (status == 206) {
+    const char *range = NULL;
+    mx_header_each(t->head.data, t->head.len, find_content_range, &range);
+    if (range != NULL && strncmp(range, "bytes ", 6) == 0 && strtoll(range + 6, NULL, 10) == t->resume_from)
+      return 1;
+  } else if (status == 200 && t->out.file != NULL) {
+    if (mx_output_restart(&t->out) == 0) {
+      t->restarted = 1;
+      return 1;
+    }
+    t->stop.why = MX_STOP_WRITE;
+    return 0;
+  }
+  t->stop.message = malloc(128);
+  if (t->stop.message != NULL)
+    snprintf(t->stop.message, 128, "the server did not resume the body at byte %lld (HTTP %ld)",
+             (long long)t->resume_from, status);
+  t->stop.why = t->stop.message != NULL ? MX_STOP_RESUME : MX_STOP_NOMEM;
+  return 0;
+}
+
 static size_t on_write(char *p, size_t size, size_t n, void *ud) {
   mx_transfer *t = ud;
   size_t len = size * n;
@@ -58,7 +91,9 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     t->body_routed = status >= 200 && status < 300 && routable;
     t->routing_known = 1;
+    if (t->body_routed && t->resume_from > 0 && !resumes(t, status)) return 0;
   }
+  if (t->body_routed) t->delivered += (curl_off_t)len;
   if (t->body_routed && t->out.file != NULL) {
     if (mx_output_write(&t->out, p, len) != 0) {
       t->stop.why = MX_STOP_WRITE;
@@ -181,7 +216,7 @@ static void cap_buffers(lua_State *L, mx_transfer *t, int req) {
 
 int mx_transfer_new(lua_State *L, int req) {
   mx_transfer *t, **box;
-  const char *method, *output, *why, *bad = NULL;
+  const char *method, *output, *partial, *why, *bad = NULL;
   req = mx_absindex(L, req);
   luaL_checktype(L, req, LUA_TTABLE);
   box = lua_newuserdata(L, sizeof *box);
@@ -214,9 +249,16 @@ int mx_transfer_new(lua_State *L, int req) {
   lua_pop(L, 1);
   t->sink_ref = mx_field_function(L, req, "sink");
   t->progress_ref = mx_field_function(L, req, "progress");
+  lua_getfield(L, req, "resume_from");
+  t->resume_from = lua_isnumber(L, -1) ? (curl_off_t)lua_tonumber(L, -1) : 0;
+  lua_pop(L, 1);
   output = mx_field_string(L, req, "output", NULL);
-  if (output != NULL && (why = mx_output_open(&t->out, output)) != NULL)
+  partial = mx_field_string(L, req, "partial", NULL);
+  if (output != NULL && (why = mx_output_open(&t->out, output, partial)) != NULL)
     return start_failed(L, t, "cannot write '%s': %s", output, why);
+  /* an earlier attempt's file that is not resumed starts over */
+  if (output != NULL && partial != NULL && t->resume_from == 0 && mx_output_restart(&t->out) != 0)
+    return start_failed(L, t, "cannot write '%s': %s", output, strerror(t->out.write_errno));
   if (output != NULL || t->sink_ref != LUA_NOREF || t->stream)
     curl_easy_setopt(t->easy, CURLOPT_BUFFERSIZE, read_buffer(L, req));
   cap_buffers(L, t, req);
@@ -317,7 +359,22 @@ static int transfer_result(lua_State *L) {
   o.errbuf = t->errbuf;
   o.out_path = t->out.path;
   o.write_errno = t->out.write_errno;
+  o.delivered = t->delivered;
+  o.restarted = t->restarted;
   mx_result_push(L, &o);
+  return 1;
+}
+
+/* t:keep_partial() -> the temporary file of a failed download, closed and left in place for
+ * the next attempt to resume into (see the request's partial and resume_from); nil if none. */
+static int transfer_keep_partial(lua_State *L) {
+  mx_transfer *t = check_transfer(L, 1);
+  char *kept;
+  if (t->closed || !t->done) return luaL_argerror(L, 1, "no finished transfer");
+  kept = mx_output_keep(&t->out);
+  if (kept == NULL) return 0;
+  lua_pushstring(L, kept);
+  free(kept);
   return 1;
 }
 
@@ -421,6 +478,7 @@ void mx_transfer_register(lua_State *L) {
     {"part_size", transfer_part_size},
     {"result", transfer_result},
     {"commit", transfer_commit},
+    {"keep_partial", transfer_keep_partial},
     {"cancel", transfer_cancel},
     {"close", transfer_close},
     {NULL, NULL}};

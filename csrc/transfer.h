@@ -56,6 +56,9 @@ struct mx_transfer {
   mx_buffer body;     /* the body, unless it goes to the output file or the sink */
   int body_routed;    /* the current response is 2xx, so its body goes to output/sink */
   int routing_known;
+  curl_off_t resume_from;  /* bytes of the body an earlier attempt delivered (Range: bytes=N-) */
+  curl_off_t delivered;    /* bytes of this attempt's 2xx body given to output, sink or stream */
+  int restarted;           /* resuming, the server sent the whole body again */
 
   int stream;         /* a 2xx body is read chunk by chunk through t:read() */
   mx_buffer chunk;    /* the stream's chunk not read yet; while it is there, libcurl is paused */

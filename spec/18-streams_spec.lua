@@ -323,3 +323,85 @@ describe("bandwidth caps", function()
     client:close()
   end)
 end)
+
+describe("resumed downloads", function()
+  local client, dir, content, id
+  local size = 3 * 1024 * 1024
+  setup(function()
+    client = support.client({ retry = { initial_interval = 10, jitter = 0 } })
+    dir = support.tmpdir()
+    local parts = {}
+    for i = 1, size / 16 do parts[i] = ("%015d\n"):format(i) end  -- every byte tells its place
+    content = table.concat(parts)
+    id = assert(client.files.upload{ file = { file_name = "resume.bin", content = content } }).id
+  end)
+  teardown(function() client:close() end)
+  before_each(function() support.reset() end)
+
+  local path = function() return "/v1/files/" .. id .. "/content" end
+  local function cut_at(bytes) support.fault{ kind = "truncate", after = bytes, method = "GET", path = path() } end
+  local function ranges()
+    local r = {}
+    for _, req in ipairs(support.requests()) do
+      if req.uri == path() then r[#r + 1] = req.range or "none" end
+    end
+    return r
+  end
+
+  it("to an output file: the retry asks for the rest, and the file is byte-exact", function()
+    cut_at(1000000)
+    local out = dir .. "/resumed.bin"
+    local ok, err, response = client.files.download(id, { output = out })
+    assert.is_nil(err)
+    assert.is_true(ok)
+    assert.same(2, response.attempts)
+    assert.same({ "none", "bytes=1000000-" }, ranges())
+    assert.is_true(support.read(out) == content)
+    assert.same({ "resumed.bin" }, support.ls(dir))
+  end)
+
+  it("to a sink: no byte is handed twice", function()
+    cut_at(1500000)
+    local parts = {}
+    assert(client.files.download(id, { sink = function(chunk) parts[#parts + 1] = chunk end }))
+    assert.same({ "none", "bytes=1500000-" }, ranges())
+    assert.is_true(table.concat(parts) == content)
+  end)
+
+  it("to a string", function()
+    cut_at(2000000)
+    assert.is_true(client.files.download(id) == content)
+    assert.same({ "none", "bytes=2000000-" }, ranges())
+  end)
+
+  it("a server that ignores Range: an output file starts over, a sink fails naming the offset", function()
+    cut_at(1000000)
+    support.fault{ kind = "ignore_range", method = "GET", path = path() }  -- answers 200, whole
+    local out = dir .. "/restarted.bin"
+    local _, err, response = client.files.download(id, { output = out })
+    assert.is_nil(err)
+    assert.same(2, response.attempts)
+    assert.is_true(support.read(out) == content)
+
+    cut_at(1000000)
+    support.fault{ kind = "ignore_range", method = "GET", path = path() }
+    local got = 0
+    local ok, serr = client.files.download(id, { sink = function(chunk) got = got + #chunk end })
+    assert.is_nil(ok)
+    assert.same("network", serr.kind)
+    assert.same("resume_refused", serr.reason)
+    assert.matches("did not resume the body at byte 1000000 %(HTTP 200%)", serr.message)
+    assert.same(1000000, got)
+  end)
+
+  it("a failed call leaves no temporary file", function()
+    cut_at(1000000)
+    cut_at(2000000)
+    local out = dir .. "/failed.bin"
+    local ok, err = client.files.download(id, { output = out, retry = { initial_interval = 10, jitter = 0,
+      max_elapsed_time = 10 } })
+    assert.is_nil(ok)
+    assert.same("network", err.kind)
+    for _, name in ipairs(support.ls(dir)) do assert.is_nil(name:find("^failed"), name .. " was left") end
+  end)
+end)

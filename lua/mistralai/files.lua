@@ -319,7 +319,7 @@ function M.download(ctx, a, b)
   local res, err = http.call(ctx, {
     method = "GET", path = path .. "/content", accept = "application/octet-stream",
     expect_type = "application/octet-stream", idempotent = true,
-    output = output, sink = sink, stream = stream, progress = on_progress,
+    output = output, sink = sink, stream = stream, progress = on_progress, resumable = not stream,
   }, opts)
   if not res then return nil, err end
   if stream then return res.stream, nil, response_of(res) end

@@ -7,6 +7,7 @@ local core = require("mistralai.core")
 local driver = require("mistralai.driver")
 local errors = require("mistralai.errors")
 local retry = require("mistralai.retry")
+local resume = require("mistralai.resume")
 local stream = require("mistralai.stream")
 local version = require("mistralai.version")
 
@@ -160,7 +161,7 @@ local function request_for(ctx, spec, opts, reuse_connection)
 end
 
 --- Performs spec ({method, path, accept, idempotent, parts?, output?, sink?, stream?, progress?,
---- expect_type?, on_start?, reader?}) with the per-call opts ({timeout_ms?, headers?, retry?, cancel?,
+--- expect_type?, on_start?, reader?, resumable?}) with the per-call opts ({timeout_ms?, headers?, retry?, cancel?,
 --- max_send_bytes_per_s?, max_recv_bytes_per_s?}).
 --- spec.on_start(t), when given, sees each attempt's transfer before anything is sent, and
 --- may end the call by returning an error.
@@ -178,14 +179,18 @@ function M.call(ctx, spec, opts)
   local req = request_for(ctx, spec, opts, spec.idempotent or (policy and policy.retry_uploads) or false)
   local cancel = opts.cancel
   local fed = { taken = 0 }  -- how much of spec.reader this attempt has sent
+  local resumed = resume.new(spec)
   local attempts = 0
   while true do
     if cancel and cancel.cancelled then
+      if resumed then resumed:abandon() end
       return nil, errors.new("aborted", "cancelled", { attempts = attempts })
     end
     attempts = attempts + 1
     if deadline then req.timeout_ms = math.max(1, math.ceil((deadline - now()) * 1000)) end
     req.headers = header_lines(ctx, spec, opts.headers)  -- the key is asked for each attempt
+    local range = resumed and resumed:prepare(req)
+    if range then req.headers[#req.headers + 1] = range end
     if ctx.debug then ctx.debug(("> %s %s | %s"):format(spec.method, req.url, redacted(req.headers))) end
     local d = driver.of(ctx)
     local t, kind, message = d.multi():start(req)
@@ -215,13 +220,19 @@ function M.call(ctx, spec, opts)
       local ok, msg = t:commit()
       if not ok then err = errors.new("io", msg) end
     end
+    local start_over = err and resumed and resumed:failed(t, res)
     t:close()
     if not err then
+      if resumed then resumed:succeeded(res) end
       res.attempts = attempts
       return res
     end
-    if res.error and res.error.raised ~= nil then error(res.error.raised, 0) end
-    local wait = policy and not (cancel and cancel.cancelled) and retry.delay(policy, attempts, res, spec)
+    if res.error and res.error.raised ~= nil then
+      if resumed then resumed:abandon() end
+      error(res.error.raised, 0)
+    end
+    local wait = policy and not (cancel and cancel.cancelled)
+      and (start_over and 0 or retry.delay(policy, attempts, res, spec))
     -- a reader already read from cannot be sent again, unless it can start over
     if wait and fed.taken > 0 and not spec.reader.rewind then wait = nil end
     if wait and ((now() - started) * 1000 + wait > policy.max_elapsed_time
@@ -229,6 +240,7 @@ function M.call(ctx, spec, opts)
       wait = nil
     end
     if not wait then
+      if resumed then resumed:abandon() end
       err.attempts = attempts
       return nil, err
     end

@@ -76,7 +76,8 @@ function M.on_request()
   if not enabled then return end
   ngx.update_time()
   local method, uri = ngx.req.get_method(), ngx.var.request_uri
-  requests[#requests + 1] = { method = method, uri = uri, at = ngx.now(), connection = tonumber(ngx.var.connection) }
+  requests[#requests + 1] = { method = method, uri = uri, at = ngx.now(), connection = tonumber(ngx.var.connection),
+    range = ngx.var.http_range }
   local f = take_fault(method, uri)
   if f then
     ngx.ctx.fault = f
