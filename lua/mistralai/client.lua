@@ -122,6 +122,14 @@ function M.set_read_buffer(client, bytes)
   contexts[client].read_buffer_bytes = bytes
 end
 
+--- For host adapters whose callers run in threads of their own (mistralai.resty): await(t)
+--- returns once transfer t:ready(), sleep(seconds) waits between attempts; both in the
+--- caller's thread, while the adapter moves the transfers.
+function M.set_host_waits(client, await, sleep)
+  local ctx = contexts[client]
+  ctx.host_await, ctx.host_sleep = await, sleep
+end
+
 --- The client's driver, for hosts that run it on an event loop of their own (mistralai.nvim,
 --- or yours: docs/hosts.md). One per client, a table of five functions:
 ---   spawn(fn, on_done) -> task: runs fn() as a task in which this client's operations yield

@@ -6,7 +6,10 @@
 ---     blocking script does), Neovim (libuv poll handles and one timer), OpenResty, or any event
 ---     loop through the interface below (docs/hosts.md);
 ---   - a client with a `sleep` option looks once, then sleeps through the host, longer while
----     nothing happens (the host's sleep knows time only, not sockets).
+---     nothing happens (the host's sleep knows time only, not sockets);
+---   - a host adapter whose callers run in threads of its own (OpenResty's light threads) waits
+---     through ctx.host_await and ctx.host_sleep (client.set_host_waits), its pump moving the
+---     transfers.
 local core = require("mistralai.core")
 local tasks = require("mistralai.tasks")
 
@@ -58,6 +61,7 @@ function M.of(ctx)
   --- yielding to its driver, elsewhere by waiting on the network itself.
   function d.await(t)
     if tasks.current(ctx) then return tasks.await(t) end
+    if ctx.host_await then return ctx.host_await(t) end
     idle_sleep = SLEEP_MIN
     while not t:ready() do d.wait() end
   end
@@ -66,11 +70,12 @@ function M.of(ctx)
   --- (mistralai.cancel) ends the wait early where anything else can run meanwhile.
   function d.pause(seconds, cancel)
     if tasks.current(ctx) then return tasks.pause(seconds, cancel) end
-    if not (ctx.sleep and cancel) then return (ctx.sleep or core.sleep)(seconds) end
+    local sleep = ctx.host_sleep or ctx.sleep
+    if not (sleep and cancel) then return (sleep or core.sleep)(seconds) end
     -- the host's sleep may run the canceller: look at the handle every CANCEL_CHECK seconds
     local wake = core.now() + seconds
     while not cancel.cancelled and core.now() < wake do
-      ctx.sleep(math.min(CANCEL_CHECK, wake - core.now()))
+      sleep(math.min(CANCEL_CHECK, wake - core.now()))
     end
   end
 

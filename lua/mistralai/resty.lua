@@ -1,18 +1,18 @@
 --- mistralai for OpenResty (and nginx with lua-nginx-module): the same options, operations
 --- and results as mistralai.new, called the same way in a request handler or a timer. Each
---- call runs as a task of the client's driver and its caller waits on an ngx.semaphore; one
---- pump per client and worker (a background timer) moves every transfer of the client, so
---- waiting costs the same for 1 request as for 100. While nothing moves, the pump waits in
---- nginx's thread pool "default" (`thread_pool default threads=N;` in nginx.conf), in poll() on
---- the sockets libcurl waits on (ngx.run_worker_thread): no wake-up at all until a socket or
---- libcurl's timer is due. Without that pool it sleeps between looks, longer while nothing
---- moves (1 to 16 ms). While bytes flow it acts on them, yielding to nginx every few ms. The
---- client makes nothing until its first call, so one may be created at module level;
---- connections are per worker.
+--- call runs in its caller's light thread, which waits on an ngx.semaphore wherever the call
+--- waits for its transfer (so a download stream's read and an upload's reader run there too,
+--- and may use the request's own socket); one pump per client and worker (a background timer)
+--- moves every transfer of the client, so waiting costs the same for 1 request as for 100.
+--- While nothing moves, the pump waits in nginx's thread pool "default" (`thread_pool default
+--- threads=N;` in nginx.conf), in poll() on the sockets libcurl waits on
+--- (ngx.run_worker_thread): no wake-up at all until a socket or libcurl's timer is due.
+--- Without that pool it sleeps between looks, longer while nothing moves (1 to 16 ms). While
+--- bytes flow it acts on them, yielding to nginx every few ms. The client makes nothing until
+--- its first call, so one may be created at module level; connections are per worker.
 ---   local client = require("mistralai.resty").new{ api_key = os.getenv("MISTRAL_API_KEY") }
 local check = require("mistralai.check")
 local compat = require("mistralai.compat")
-local errors = require("mistralai.errors")
 local files_module = require("mistralai.files")
 local cancel = require("mistralai.cancel")
 
@@ -41,18 +41,23 @@ function M.new(opts)
   local semaphore = require("ngx.semaphore")
   local inner = require("mistralai").new(opts)
   local driver = inner:driver()
-  local callers = {}  -- task -> { seen = time }: the callers waiting for their task
+  -- transfer -> { sema, seen }: the callers waiting for a transfer to be ready. Weak: a caller
+  -- that is collected takes its transfer with it.
+  local waiting = setmetatable({}, { __mode = "k" })
   local pumping, waker, closed = false, nil, false
   local thread_pool = true  -- until nginx says it has none
 
-  -- Cancels the tasks whose callers went away (a finished request, a killed light thread):
-  -- a transfer nobody waits for does not run on.
-  local function drop_gone_callers()
+  -- Wakes the callers whose transfer is ready; closes the transfers whose callers went away
+  -- (a finished request, a killed light thread): a transfer nobody waits for does not run on.
+  local function serve_callers()
     local now = ngx.now()
-    for task, caller in pairs(callers) do
-      if now - caller.seen > GONE_AFTER then
-        callers[task] = nil
-        driver.cancel(task, errors.new("aborted", "the caller went away"))
+    for t, w in pairs(waiting) do
+      if t:ready() then
+        waiting[t] = nil
+        w.sema:post(1)
+      elseif now - w.seen > GONE_AFTER then
+        waiting[t] = nil
+        t:close()
       end
     end
   end
@@ -75,10 +80,9 @@ function M.new(opts)
   local function pump(premature)
     ngx.update_time()
     local yielded_at = ngx.now()
-    while not premature and not closed do
-      local left = driver.step()
-      if left == 0 then break end
-      drop_gone_callers()
+    while not premature and not closed and next(waiting) do
+      driver.step()
+      serve_callers()
       local fds, due = driver.watching()
       local ready = core.poll(fds, 0)
       local busy = next(ready) ~= nil
@@ -87,6 +91,7 @@ function M.new(opts)
       end
       for fd, events in pairs(ready) do driver.ready(fd, events) end
       ngx.update_time()
+      serve_callers()
       if not busy then
         yielded_at = ngx.now()
       else
@@ -101,38 +106,29 @@ function M.new(opts)
   end
 
   local function ensure_pump()
+    waker = waker or core.waker()
     if pumping then
-      waker:wake()  -- a new transfer: the pump must watch its sockets too
+      waker:wake()  -- a new or resumed transfer: the pump must watch its sockets too
       return
     end
-    waker = waker or core.waker()
     local ok, err = ngx.timer.at(0, pump)
     if not ok then error("mistralai.resty: cannot start the pump: " .. tostring(err)) end
     pumping = true
   end
 
-  -- Runs work as a task and waits for it; returns its results as the blocking client would.
-  local function run(work)
-    if closed then check.misuse("the client is closed") end
-    local outcome
-    local sema = semaphore.new()
-    local task = driver.spawn(work, function(ok, result)
-      outcome = { ok, result }
-      sema:post(1)
-    end)
-    local caller = { seen = ngx.now() }
-    callers[task] = caller
-    driver.step()  -- the first step now: arguments are checked, the transfer starts
-    if not outcome then ensure_pump() end
-    while not outcome do
-      sema:wait(LEASE)
-      caller.seen = ngx.now()
+  -- An operation runs in its caller's light thread; where it waits for a transfer, the caller
+  -- sleeps on a semaphore, renewing its lease, until the pump finds the transfer ready.
+  local function await(t)
+    if t:ready() then return end
+    local w = { sema = semaphore.new(), seen = ngx.now() }
+    waiting[t] = w
+    ensure_pump()
+    while waiting[t] == w do
+      w.sema:wait(LEASE)
+      w.seen = ngx.now()
     end
-    callers[task] = nil
-    if outcome[1] then return unpack(outcome[2], 1, outcome[2].n) end
-    if errors.is_error(outcome[2]) then return nil, outcome[2] end
-    error(outcome[2], 0)  -- misuse, or what a sink or progress callback raised
   end
+  require("mistralai.client").set_host_waits(inner, await, ngx.sleep)
 
   -- A cancel handle given to an operation wakes the pump, so the cancel is seen at once.
   local function wake_on_cancel(args)
@@ -147,21 +143,12 @@ function M.new(opts)
 
   local files = {}
   for _, op in ipairs(files_module.OPERATIONS) do
-    local name = op.name
-    local inner_op = inner.files[name]
-    files[name] = function(first, ...)
+    local inner_op = inner.files[op.name]
+    files[op.name] = function(first, ...)
       local args = first == files and pack(...) or pack(first, ...)
-      files_module.refuse_stream(name, args, 1, args.n, "mistralai.resty")
+      if closed then check.misuse("the client is closed") end
       wake_on_cancel(args)
-      if name ~= "each" then
-        return run(function() return inner_op(unpack(args, 1, args.n)) end)
-      end
-      -- the iterator is made here; each of its pages is fetched by a task
-      local next_file, state, control, closer = inner_op(unpack(args, 1, args.n))
-      return function(...)
-        local rest = pack(...)
-        return run(function() return next_file(unpack(rest, 1, rest.n)) end)
-      end, state, control, closer
+      return inner_op(unpack(args, 1, args.n))
     end
   end
 
@@ -193,7 +180,11 @@ function M.new(opts)
       close = function()
         if closed then return end
         closed = true
-        for task in pairs(callers) do driver.cancel(task, errors.new("aborted", "the client was closed")) end
+        for t, w in pairs(waiting) do  -- each caller gets its transfer back, cancelled
+          waiting[t] = nil
+          t:cancel()
+          w.sema:post(1)
+        end
         inner:close()
         if waker then waker:close() end
       end,

@@ -3,8 +3,7 @@
 --      Files API server and downloads it back, through mistralai.resty or the blocking client
 --   /ping: answers at once, saying whether a transfer is running in this worker
 --   /wait, /gone, /cpu, /uploads: what waiting costs the worker, handlers that go away, and
---      concurrent uploads (below; make bench uses them too); /stream: streams are refused;
---      /cancel: a cancel handle
+--      concurrent uploads (below; make bench uses them too); /cancel: a cancel handle
 local M = {}
 
 function M.transfer()
@@ -49,12 +48,6 @@ function M.cancel()
   local _, page, err = ngx.thread.wait(thread)
   ngx.update_time()
   ngx.say(page and "listed" or err.kind, " ", ("%.0f"):format((ngx.now() - started) * 1000))
-end
-
---- /stream: what asking mistralai.resty for a download stream raises.
-function M.stream()
-  local ok, err = pcall(shared_client(ngx.req.get_uri_args()).files.download, "x", { stream = true })
-  ngx.say(ok and "accepted" or err)
 end
 
 --- /gone?server=URL&key=KEY&id=ID&output=PATH: starts a download in a light thread, then
