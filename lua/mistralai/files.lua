@@ -339,14 +339,14 @@ function M.get_signed_url(ctx, a, b)
   }, opts)
 end
 
---- For the hosts whose callers run outside the client's tasks (mistralai.nvim, mistralai.resty):
---- reading a download stream there would block the editor or the worker, so they refuse the
---- option until they pace streams their own way. args[first..last] are the call's arguments.
+--- For a host whose callers run outside the client's tasks (mistralai.nvim): reading a download
+--- stream from a callback would block the editor, so it refuses the option and paces chunks
+--- its own way (on_chunk). args[first..last] are the call's arguments.
 function M.refuse_stream(name, args, first, last, host)
   if name ~= "download" then return end
   for i = first, last do
     if type(args[i]) == "table" and args[i].stream ~= nil then
-      check.argerror(name, i - first + 1, "option 'stream' is not for " .. host .. " yet; a sink is")
+      check.argerror(name, i - first + 1, "option 'stream' is not for " .. host .. "; on_chunk or a sink is")
     end
   end
 end

@@ -133,6 +133,43 @@ function M.new(opts)
     }
   end
 
+  -- download(id, { on_chunk = fn, ... }, callback): the body as a stream read by the task,
+  -- each chunk handed to fn in the main loop (so fn may use the editor's API); the transfer
+  -- waits, paused, until fn has returned. fn returning false (or raising) stops it.
+  local function download_in_chunks(args, n)
+    local opts_at = type(args[n]) == "table" and n or (type(args[1]) == "table" and 1)
+    local streamed = {}
+    for k, v in pairs(args[opts_at]) do streamed[k] = v end
+    local on_chunk = streamed.on_chunk
+    if type(on_chunk) ~= "function" then check.argerror("download", opts_at, "option 'on_chunk' must be a function") end
+    streamed.on_chunk, streamed.stream = nil, true
+    local call = { unpack(args, 1, n) }
+    call[opts_at] = streamed
+    local stream, err, response = inner.files.download(unpack(call, 1, n))
+    if not stream then return nil, err end
+    while true do
+      local chunk, why = stream:read()
+      if not chunk then
+        if why then return nil, why end
+        return true, nil, response
+      end
+      local hold = { wake = math.huge }  -- a wait the task's driver never ends by itself
+      local outcome
+      vim.schedule(function()
+        outcome = pack(pcall(on_chunk, chunk))
+        hold.wake = 0
+        pcall(driver.step)
+        sync()
+      end)
+      coroutine.yield(hold)
+      if not outcome[1] or outcome[2] == false then
+        stream:close()
+        local message = not outcome[1] and tostring(outcome[2]) or tostring(outcome[3] or "stopped by on_chunk")
+        return nil, errors.new("aborted", message, { raised = not outcome[1] and outcome[2] or nil })
+      end
+    end
+  end
+
   local files = {}
   for _, op in ipairs(files_module.OPERATIONS) do
     local name = op.name
@@ -147,8 +184,11 @@ function M.new(opts)
       files_module.refuse_stream(name, args, first, args.n - 1, "mistralai.nvim")
       local op_args = { unpack(args, first, args.n - 1) }
       local n = args.n - first
+      local chunked = name == "download" and ((type(op_args[n]) == "table" and op_args[n].on_chunk ~= nil)
+        or (type(op_args[1]) == "table" and op_args[1].on_chunk ~= nil))
       return run(function()
         if name == "each" then return collect_each(inner.files, unpack(op_args, 1, n)) end
+        if chunked then return download_in_chunks(op_args, n) end
         return inner.files[name](unpack(op_args, 1, n))
       end, callback)
     end

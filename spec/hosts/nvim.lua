@@ -23,6 +23,38 @@ timer:start(0, 5, function()
 end)
 
 local done = false
+
+-- on_chunk: each chunk in the main loop (the transfer held back meanwhile), then one that
+-- returns false and so stops its download; then next().
+local function on_chunks(id, next)
+  local chunked, in_main = 0, true
+  client.files.download(id, { on_chunk = function(chunk)
+    chunked = chunked + #chunk
+    in_main = in_main and pcall(vim.api.nvim_get_current_buf)
+  end }, function(ok, err)
+    report("chunked_ok", ok)
+    report("chunked_error", err)
+    report("chunked_bytes", chunked)
+    report("chunked_in_main_loop", in_main)
+    client.files.download(id, { on_chunk = function() return false end }, function(rok, rerr)
+      report("chunked_refused", (rerr and rerr.kind or "nil") .. " " .. tostring(rok ~= nil))
+      next()
+    end)
+  end)
+end
+
+-- a cancelled download frees its transfer and reports "aborted", leaving no file
+local function cancel_one(id)
+  local cancelled = path .. ".cancelled"
+  local handle = client.files.download(id, { output = cancelled }, function(ok, err)
+    report("cancel_result", ok)
+    report("cancel_kind", err and err.kind)
+    report("cancel_left_file", io.open(cancelled, "rb") ~= nil)
+    done = true
+  end)
+  handle.cancel()
+end
+
 busy = true
 local returned_at = uv.hrtime()
 client.files.upload({ file = path, purpose = "batch" }, function(f, err)
@@ -46,15 +78,7 @@ client.files.upload({ file = path, purpose = "batch" }, function(f, err)
       local got = io.open(target, "rb")
       report("download_bytes", got and got:seek("end"))
       if got then got:close() end
-      -- a cancelled download frees its transfer and reports "aborted", leaving no file
-      local cancelled = path .. ".cancelled"
-      local handle = client.files.download(f.id, { output = cancelled }, function(cok, cerr)
-        report("cancel_result", cok)
-        report("cancel_kind", cerr and cerr.kind)
-        report("cancel_left_file", io.open(cancelled, "rb") ~= nil)
-        done = true
-      end)
-      handle.cancel()
+      on_chunks(f.id, function() cancel_one(f.id) end)
     end)
   end)
 end)
