@@ -152,6 +152,16 @@ results.ceiling = bench("server ceiling: the same bytes to /dev/null", {
   bytes = BIG_MIB * MIB,
 })
 
+-- ... and read as a download stream (rock, Lua 5.4): as fast as it comes, against to a file
+local stream_samples = {}
+for _ = 1, RUNS do
+  local m = measure(rock("lua5.4", "stream " .. stored.id))
+  assert(tonumber(m.out:match("bytes (%d+)")) == BIG_MIB * MIB, "the stream read " .. m.out)
+  stream_samples[#stream_samples + 1] = m
+end
+local streamed = {}
+streamed.median, streamed.min, streamed.max = stats(stream_samples, "seconds")
+
 -- 3. 1,000 retrieves in one process
 local one = assert(admin.files.upload{ file = { file_name = "one.txt", content = "one" } })
 local cfg = work .. "/retrieve.curl"
@@ -241,6 +251,12 @@ for _, file in ipairs({ { "64 MiB", mid }, { BIG_MIB .. " MiB", big } }) do
   assert(admin.files.delete(id))
   memory[#memory + 1] = { size = file[1], upload = up.rss_kib / 1024, download = down.rss_kib / 1024 }
 end
+-- a slow reader: a 64 MiB download stream read at 20 MB/s
+local mid_id = assert(admin.files.upload{ file = mid }).id
+local slow = measure(rock("lua5.4", ("stream %s %d"):format(mid_id, 20 * 1000 * 1000)))
+assert(admin.files.delete(mid_id))
+memory.slow_reader = slow.rss_kib / 1024
+memory.slow_seconds = tonumber(slow.out:match("seconds ([%d.]+)"))
 
 -- 7. per-request cost of the Lua + C path, counted by callgrind
 local function callgrind(n)
@@ -321,6 +337,15 @@ for _, m in ipairs(memory) do
   add(("| %s | %.1f | %.1f | +%.1f / +%.1f |"):format(m.size, m.upload, m.download, m.upload - memory.baseline, m.download - memory.baseline))
 end
 add()
+add("### Download streams (rock, Lua 5.4)")
+add()
+add("| what | figure |")
+add("|---|---|")
+add(("| %d MiB read as a stream, as fast as it comes | %.3f s median of %d (%.3f–%.3f); to a file: %.3f s |")
+  :format(BIG_MIB, streamed.median, RUNS, streamed.min, streamed.max, row(results.download, "rock, Lua 5.4").median))
+add(("| 64 MiB read at 20 MB/s (spent chunks collected as it goes) | %.1f s; peak RSS %.1f MiB, +%.1f above the baseline |")
+  :format(memory.slow_seconds or 0, memory.slow_reader, memory.slow_reader - memory.baseline))
+add()
 add("### Per-request cost of `retrieve` (callgrind, instructions per call, Lua 5.4)")
 add()
 add(("All: %.0f; in libcurl and TLS/HTTP2 libraries: %.0f; the rest (interpreter, the rock's Lua and C, cjson, libc): %.0f.")
@@ -364,6 +389,11 @@ target("gather ≥ 5× faster than one after another at 100 ms latency", seq / c
 local worst = 0
 for _, m in ipairs(memory) do worst = math.max(worst, m.upload - memory.baseline, m.download - memory.baseline) end
 target("peak RSS ≤ 16 MiB above the baseline, for 64 MiB and " .. BIG_MIB .. " MiB alike", worst <= 16, ("+%.1f MiB at most"):format(worst))
+local to_file = row(results.download, "rock, Lua 5.4").median
+target("Lua 5.4: a download stream read ≥ 0.9× the throughput of a download to a file", to_file / streamed.median >= 0.9,
+  ("%.2f×"):format(to_file / streamed.median))
+target("a 64 MiB stream read at 20 MB/s: peak RSS ≤ 16 MiB above the baseline", memory.slow_reader - memory.baseline <= 16,
+  ("+%.1f MiB"):format(memory.slow_reader - memory.baseline))
 add("## Targets")
 add()
 add("| target | | measured |")

@@ -19,6 +19,24 @@ if workload == "upload" then          -- upload PATH
   io.write("id ", f.id, "\nbytes ", ("%d"):format(f.bytes), "\n")
 elseif workload == "download" then    -- download ID OUTPUT
   timed(function() return assert(client.files.download(arg[2], { output = arg[3] })) end)
+elseif workload == "stream" then      -- stream ID [BYTES_PER_S]: read a download stream, paced
+  local rate = tonumber(arg[3])
+  local got, n = 0, 0
+  timed(function()
+    local s = assert(client.files.download(arg[2], { stream = true }))
+    local t0 = core.now()
+    while true do
+      local chunk = s:read()
+      if not chunk then break end
+      got, n = got + #chunk, n + 1
+      if rate then  -- a slow consumer: its spent chunks collected as it goes
+        if n % 16 == 0 then collectgarbage() end
+        local due = t0 + got / rate
+        if due > core.now() then core.sleep(due - core.now()) end
+      end
+    end
+  end)
+  io.write("bytes ", ("%d"):format(got), "\n")
 elseif workload == "retrieve" then    -- retrieve ID COUNT (after one warm-up call)
   assert(client.files.retrieve(arg[2]))
   timed(function()

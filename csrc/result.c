@@ -52,6 +52,7 @@ static const char *stop_name(enum mx_stop_why why) {
     case MX_STOP_NOMEM: return "out_of_memory";
     case MX_STOP_CANCELLED: return "cancelled";
     case MX_STOP_RESUME: return "resume_refused";
+    case MX_STOP_TOO_LARGE: return "too_large";
     case MX_STOP_NONE: break;
   }
   return NULL;
@@ -104,6 +105,9 @@ static void push_message(lua_State *L, const mx_outcome *o) {
       return;
     case MX_STOP_CANCELLED:
       lua_pushliteral(L, "cancelled");
+      return;
+    case MX_STOP_TOO_LARGE:
+      lua_pushfstring(L, "the response is over the %d bytes kept in memory", o->body ? (int)o->body->len : 0);
       return;
     case MX_STOP_NONE:
       break;

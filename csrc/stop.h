@@ -12,7 +12,8 @@ enum mx_stop_why {
   MX_STOP_READ,     /* an upload's file could not be read, or changed size */
   MX_STOP_NOMEM,
   MX_STOP_CANCELLED, /* cancelled, or its Lua object collected, while libcurl was running it */
-  MX_STOP_RESUME    /* a resumed download's answer does not continue the bytes had so far */
+  MX_STOP_RESUME,   /* a resumed download's answer does not continue the bytes had so far */
+  MX_STOP_TOO_LARGE /* a body kept in memory went past its bound (max_body_bytes) */
 };
 
 typedef struct mx_stop {

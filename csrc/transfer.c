@@ -11,9 +11,9 @@
 #include "result.h"
 #include "transfer.h"
 
-#define MX_ERROR_BODY_MAX (1024 * 1024)  /* error bodies beyond this are cut, not failed */
 #define MX_PROGRESS_INTERVAL 0.1         /* seconds between progress calls at most */
 #define MX_STREAM_CHUNK_MAX (256 * 1024)  /* a stream's chunk grows to this before libcurl pauses */
+#define MX_HEAD_MAX (256 * 1024)          /* header lines of one response kept, at most */
 
 /* The Lua object: a pointer to the transfer, NULL once collected (seen only by another
  * finalizer that resurrects it). */
@@ -40,6 +40,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     mx_buffer_reset(&t->head);
     mx_buffer_reset(&t->body);
     t->routing_known = 0;
+  }
+  if (t->head.len + len > MX_HEAD_MAX) {  /* a server that never ends its header lines */
+    t->stop.why = MX_STOP_TOO_LARGE;
+    return 0;
   }
   if (mx_buffer_append(&t->head, p, len) != 0) {
     t->stop.why = MX_STOP_NOMEM;
@@ -117,15 +121,19 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
     mx_call c = {t->sink_ref, p, len, {0, 0, 0, 0}};
     return mx_callback_call(driver_state(t), &c, &t->stop) ? 0 : len;
   }
-  if (routable) {  /* an error body: keep its start */
-    if (t->body.len >= MX_ERROR_BODY_MAX) return len;
-    if (len > MX_ERROR_BODY_MAX - t->body.len) len = MX_ERROR_BODY_MAX - t->body.len;
+  /* a body kept in memory (an answer, an error, a download to a string): bounded, whatever
+   * the server sends; over the bound, its start is kept and the transfer stops */
+  if (t->body_max > 0 && (curl_off_t)len > t->body_max - (curl_off_t)t->body.len) {
+    len = (size_t)(t->body_max - (curl_off_t)t->body.len);
+    if (mx_buffer_append(&t->body, p, len) == 0) t->stop.why = MX_STOP_TOO_LARGE;
+    else t->stop.why = MX_STOP_NOMEM;
+    return 0;
   }
   if (mx_buffer_append(&t->body, p, len) != 0) {
     t->stop.why = MX_STOP_NOMEM;
     return 0;
   }
-  return size * n;
+  return len;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -249,6 +257,9 @@ int mx_transfer_new(lua_State *L, int req) {
   lua_pop(L, 1);
   t->sink_ref = mx_field_function(L, req, "sink");
   t->progress_ref = mx_field_function(L, req, "progress");
+  lua_getfield(L, req, "max_body_bytes");
+  t->body_max = lua_isnumber(L, -1) ? (curl_off_t)lua_tonumber(L, -1) : 0;
+  lua_pop(L, 1);
   lua_getfield(L, req, "resume_from");
   t->resume_from = lua_isnumber(L, -1) ? (curl_off_t)lua_tonumber(L, -1) : 0;
   lua_pop(L, 1);

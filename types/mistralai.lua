@@ -35,6 +35,7 @@ function mistralai.cancel_handle() end
 ---@field connect_timeout_ms? integer Time to connect (default 10000).
 ---@field stall_bytes_per_s? integer With stall_timeout_ms: slower than this is a stall (default 1024).
 ---@field stall_timeout_ms? integer How long a stall may last (default 30000).
+---@field max_response_bytes? integer The most of a JSON answer or error body kept in memory (4 MiB).
 ---@field max_send_bytes_per_s? integer Caps each transfer's upload rate (bytes a second).
 ---@field max_recv_bytes_per_s? integer Caps each transfer's download rate (bytes a second).
 ---@field max_upload_bytes? integer Uploads over this are refused before sending (default 512 MiB).
@@ -87,6 +88,7 @@ function Client:driver() end
 ---@field headers? table<string, string> Extra headers, replacing the client's of the same name.
 ---@field retry? mistralai.Retry|false Merged over the client's policy; false: no retry.
 ---@field cancel? mistralai.CancelHandle Ends the call with kind "aborted" when cancelled.
+---@field max_response_bytes? integer The most of the answer kept in memory, over the client's.
 ---@field max_send_bytes_per_s? integer Caps this call's upload rate, over the client's.
 ---@field max_recv_bytes_per_s? integer Caps this call's download rate, over the client's.
 
@@ -125,6 +127,7 @@ function Client:driver() end
 ---@field output? string A path, written atomically.
 ---@field sink? fun(chunk: string): boolean?, string? Called with each chunk; false[, msg] stops.
 ---@field stream? boolean true: the result is a mistralai.Stream read at the caller's pace.
+---@field max_string_bytes? integer The most of a download to a string (16 MiB); more ends with kind "limit".
 ---@field progress? fun(done: integer, total: integer?) Bytes received and the Content-Length.
 
 ---@class mistralai.Stream

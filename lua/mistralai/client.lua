@@ -11,7 +11,8 @@ local M = {}
 local OPTIONS = {}
 for _, k in ipairs({ "api_key", "server_url", "timeout_ms", "headers", "retry", "connect_timeout_ms",
   "stall_bytes_per_s", "stall_timeout_ms", "max_upload_bytes", "max_redirects", "debug", "sleep",
-  "ca_file", "ca_path", "proxy", "no_proxy", "max_send_bytes_per_s", "max_recv_bytes_per_s" }) do
+  "ca_file", "ca_path", "proxy", "no_proxy", "max_send_bytes_per_s", "max_recv_bytes_per_s",
+  "max_response_bytes" }) do
   OPTIONS[k] = true
 end
 
@@ -54,6 +55,7 @@ function M.new(opts)
     stall_timeout_ms = check.integer(F, 1, opts, "stall_timeout_ms", 1000, check.MAX_COUNT) or 30000,
     max_upload_bytes = check.integer(F, 1, opts, "max_upload_bytes", 0) or 512 * 1024 * 1024,
     max_redirects = check.integer(F, 1, opts, "max_redirects", 0, check.MAX_COUNT) or 5,
+    max_response_bytes = check.integer(F, 1, opts, "max_response_bytes", 1, check.MAX_COUNT) or 4 * 1024 * 1024,
     max_send_bytes_per_s = check.integer(F, 1, opts, "max_send_bytes_per_s", 1, check.MAX_COUNT),
     max_recv_bytes_per_s = check.integer(F, 1, opts, "max_recv_bytes_per_s", 1, check.MAX_COUNT),
     retry = retry.check(F, 1, opts.retry),

@@ -32,7 +32,7 @@ function M.is_error(v) return getmetatable(v) == Error end
 local KIND_OF_FAILURE = {
   timed_out = "timeout",
   cancelled = "aborted", callback_raised = "aborted", callback_refused = "aborted",
-  read_failed = "io", write_failed = "io", out_of_memory = "io",
+  read_failed = "io", write_failed = "io", out_of_memory = "io", too_large = "limit",
 }
 
 --- The error for a transfer the core reports as failed (its result's `error`, {name, message}).

@@ -15,7 +15,8 @@ local function set(list)
   return s
 end
 
-local CALL = { "timeout_ms", "headers", "retry", "cancel", "max_send_bytes_per_s", "max_recv_bytes_per_s" }
+local CALL = { "timeout_ms", "headers", "retry", "cancel", "max_send_bytes_per_s", "max_recv_bytes_per_s",
+  "max_response_bytes" }
 local function options(extra)
   local s = set(CALL)
   for _, k in ipairs(extra) do s[k] = true end
@@ -36,7 +37,7 @@ M.OPERATIONS = {
   { name = "each", options = LIST },
   { name = "retrieve", options = BY_ID },
   { name = "delete", options = BY_ID },
-  { name = "download", options = options({ "file_id", "output", "sink", "stream", "progress" }) },
+  { name = "download", options = options({ "file_id", "output", "sink", "stream", "progress", "max_string_bytes" }) },
   { name = "get_signed_url", options = options({ "file_id", "expiry" }) },
 }
 
@@ -49,6 +50,7 @@ local function check_call_options(fname, n, opts)
   check.integer(fname, n, opts, "timeout_ms", 1, check.MAX_COUNT)
   check.integer(fname, n, opts, "max_send_bytes_per_s", 1, check.MAX_COUNT)
   check.integer(fname, n, opts, "max_recv_bytes_per_s", 1, check.MAX_COUNT)
+  check.integer(fname, n, opts, "max_response_bytes", 1, check.MAX_COUNT)
   check.headers(fname, n, opts, "headers")
   require("mistralai.retry").check(fname, n, opts.retry)
   if opts.cancel ~= nil and not require("mistralai.cancel").is_handle(opts.cancel) then
@@ -312,6 +314,8 @@ function M.download(ctx, a, b)
   local progress = check.option(F, n, opts, "progress", "function")
   if output == "" then check.argerror(F, n, "option 'output' must not be empty") end
   local stream = check.option(F, n, opts, "stream", "boolean")
+  -- a download to a string is held in memory: bounded, 16 MiB unless the caller says more
+  local max_string = check.integer(F, n, opts, "max_string_bytes", 1, check.MAX_COUNT) or 16 * 1024 * 1024
   if ((output and 1 or 0) + (sink and 1 or 0) + (stream and 1 or 0)) > 1 then
     check.argerror(F, n, "options 'output', 'sink' and 'stream' exclude each other")
   end
@@ -320,6 +324,7 @@ function M.download(ctx, a, b)
     method = "GET", path = path .. "/content", accept = "application/octet-stream",
     expect_type = "application/octet-stream", idempotent = true,
     output = output, sink = sink, stream = stream, progress = on_progress, resumable = not stream,
+    max_body_bytes = not (output or sink or stream) and max_string or nil,
   }, opts)
   if not res then return nil, err end
   if stream then return res.stream, nil, response_of(res) end

@@ -157,6 +157,7 @@ local function request_for(ctx, spec, opts, reuse_connection)
     max_send_bytes_per_s = opts.max_send_bytes_per_s or ctx.max_send_bytes_per_s,
     max_recv_bytes_per_s = opts.max_recv_bytes_per_s or ctx.max_recv_bytes_per_s,
     read_buffer_bytes = ctx.read_buffer_bytes,
+    max_body_bytes = spec.max_body_bytes or opts.max_response_bytes or ctx.max_response_bytes,
   }
 end
 

@@ -62,6 +62,19 @@ local function apply_fault(f)
   elseif kind == "redirect" then
     ngx.req.discard_body()
     return ngx.redirect(f.location, f.status or 302)
+  elseif kind == "big_body" then  -- `bytes` of body (endless without), chunked, no length
+    ngx.req.discard_body()
+    ngx.status = tonumber(f.status) or 200
+    ngx.header["Content-Type"] = f.content_type or "application/json"
+    local piece = ('"x",'):rep(16384)
+    local left = tonumber(f.bytes) or math.huge
+    ngx.print("[")
+    while left > 0 do
+      ngx.print(piece)
+      left = left - #piece
+      if not ngx.flush(true) then break end  -- the client went away
+    end
+    return ngx.exit(ngx.status)
   elseif kind == "stall" then
     ngx.sleep(f.seconds or 5)
     ngx.ctx.fault = nil

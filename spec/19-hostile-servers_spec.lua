@@ -1,0 +1,75 @@
+-- Servers that misbehave: whatever a server sends, the memory a call holds stays bounded, and
+-- the call ends with an error value, never a Lua error.
+local mistralai = require("mistralai")
+local support = require("support")
+
+describe("a hostile server", function()
+  local client
+  setup(function() client = support.client({ retry = false }) end)
+  teardown(function() client:close() end)
+  before_each(function() support.reset() end)
+
+  -- Runs fn with the peak RSS reset; returns fn's results and the growth of the peak, in MiB.
+  local function peak_growth(fn)
+    collectgarbage()
+    collectgarbage()
+    support.reset_peak_rss()
+    local before = support.peak_rss_kib()
+    local a, b = fn()
+    return a, b, (support.peak_rss_kib() - before) / 1024
+  end
+
+  it("#big an endless JSON answer: kind limit at max_response_bytes (4 MiB), memory flat", function()
+    support.fault{ kind = "big_body", method = "GET" }
+    local page, err, grown = peak_growth(function() return client.files.list() end)
+    assert.is_nil(page)
+    assert.same("limit", err.kind)
+    assert.same("too_large", err.reason)
+    assert.same(4 * 1024 * 1024, #err.body)
+    assert.matches("over the 4194304 bytes kept in memory", err.message)
+    assert.is_true(grown < 32, ("peak RSS grew by %.1f MiB"):format(grown))
+  end)
+
+  it("#big a 300 MiB error body, and an endless one: kind limit, memory flat", function()
+    for _, bytes in ipairs({ 300 * 1024 * 1024, false }) do
+      support.fault{ kind = "big_body", status = 500, bytes = bytes or nil, method = "GET" }
+      local f, err, grown = peak_growth(function() return client.files.retrieve("x") end)
+      assert.is_nil(f)
+      assert.same("limit", err.kind)
+      assert.same(500, err.status)
+      assert.is_true(#err.body <= 4 * 1024 * 1024)
+      assert.is_true(grown < 32, ("peak RSS grew by %.1f MiB"):format(grown))
+    end
+  end)
+
+  it("#big a download to a string stops at max_string_bytes (16 MiB), which a call can raise", function()
+    local id = assert(client.files.upload{ file = { file_name = "s.bin", content = ("s"):rep(1024) } }).id
+    support.fault{ kind = "big_body", content_type = "application/octet-stream", method = "GET" }
+    local s, err, grown = peak_growth(function() return client.files.download(id) end)
+    assert.is_nil(s)
+    assert.same("limit", err.kind)
+    assert.is_true(grown < 48, ("peak RSS grew by %.1f MiB"):format(grown))
+    local body = assert(client.files.download(id, { max_string_bytes = 1024 }))
+    assert.same(1024, #body)
+    local small, serr = client.files.download(id, { max_string_bytes = 1023 })
+    assert.is_nil(small)
+    assert.same("limit", serr.kind)
+  end)
+
+  it("max_response_bytes is an option of the client and of each call", function()
+    support.fault{ kind = "big_body", bytes = 100000, method = "GET" }
+    local _, err = client.files.list{ max_response_bytes = 1000 }
+    assert.same("limit", err.kind)
+    assert.same(1000, #err.body)
+    local small = support.client({ max_response_bytes = 10 })
+    local _, err2 = small.files.list()
+    assert.same("limit", err2.kind)
+    small:close()
+    assert.has_error(function() support.client({ max_response_bytes = 0 }) end,
+      "bad argument #1 to 'new' (option 'max_response_bytes' must be a whole number from 1 to 2147483647, got 0)")
+  end)
+
+  it("is never a Lua error", function()
+    assert.is_true(mistralai.is_error(select(2, client.files.list{ max_response_bytes = 1 })))
+  end)
+end)
