@@ -394,6 +394,29 @@ describe("resumed downloads", function()
     assert.same(1000000, got)
   end)
 
+  it("as a stream: reading goes on past the cut, from where the reader is", function()
+    cut_at(1000000)
+    local s = assert(client.files.download(id, { stream = true }))
+    local parts = {}
+    for chunk in s do parts[#parts + 1] = chunk end
+    assert.is_true(table.concat(parts) == content)
+    assert.same({ "none", "bytes=1000000-" }, ranges())
+  end)
+
+  it("as a stream whose server ignores Range: read fails naming the offset, nothing given twice", function()
+    cut_at(1000000)
+    support.fault{ kind = "ignore_range", method = "GET", path = path() }
+    local s = assert(client.files.download(id, { stream = true }))
+    local got, chunk, err = 0
+    repeat
+      chunk, err = s:read()
+      got = got + (chunk and #chunk or 0)
+    until not chunk
+    assert.same(1000000, got)
+    assert.same("resume_refused", err.reason)
+    assert.matches("at byte 1000000", err.message)
+  end)
+
   it("a failed call leaves no temporary file", function()
     cut_at(1000000)
     cut_at(2000000)

@@ -191,6 +191,10 @@ function M.call(ctx, spec, opts)
     if deadline then req.timeout_ms = math.max(1, math.ceil((deadline - now()) * 1000)) end
     req.headers = header_lines(ctx, spec, opts.headers)  -- the key is asked for each attempt
     local range = resumed and resumed:prepare(req)
+    if spec.resume_from then  -- a stream's rest, after it failed mid-way (below)
+      req.resume_from = spec.resume_from
+      range = ("Range: bytes=%d-"):format(spec.resume_from)
+    end
     if range then req.headers[#req.headers + 1] = range end
     if ctx.debug then ctx.debug(("> %s %s | %s"):format(spec.method, req.url, redacted(req.headers))) end
     local d = driver.of(ctx)
@@ -212,7 +216,20 @@ function M.call(ctx, spec, opts)
     local err = failure(res, spec)
     if spec.stream and not err then  -- the head passed the checks: the reader takes over
       res.attempts = attempts
-      res.stream = stream.new(t, d.await, function(r) return failure(r, spec) end, res)
+      -- A stream that fails mid-way asks for the rest, as a retry of this call would.
+      local function rest(r, delivered)
+        local wait = policy and not (cancel and cancel.cancelled) and retry.delay(policy, attempts, r, spec)
+        if not wait or (now() - started) * 1000 + wait > policy.max_elapsed_time
+            or (deadline and now() + wait / 1000 >= deadline) then
+          return nil
+        end
+        d.pause(wait / 1000, cancel)
+        local again = {}
+        for k, v in pairs(spec) do again[k] = v end
+        again.resume_from = delivered
+        return M.call(ctx, again, opts)
+      end
+      res.stream = stream.new(t, d.await, function(r) return failure(r, spec) end, res, rest)
       return res
     end
     if cancel then cancel.transfers[t] = nil end
