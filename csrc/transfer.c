@@ -52,11 +52,33 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
-static void find_content_range(void *ctx, const char *name, size_t name_len, const char *value,
-                               size_t value_len) {
-  const char **found = ctx;
-  (void)value_len;
-  if (name_len == 13 && strncasecmp(name, "content-range", 13) == 0) *found = value;
+/* A header of the latest response, looked up by name (value NULL when absent). */
+typedef struct mx_found {
+  const char *name;
+  const char *value;
+  size_t len;
+} mx_found;
+
+static void find_header(void *ctx, const char *name, size_t name_len, const char *value, size_t value_len) {
+  mx_found *f = ctx;
+  if (name_len == strlen(f->name) && strncasecmp(name, f->name, name_len) == 0) {
+    f->value = value;
+    f->len = value_len;
+  }
+}
+
+/* Is the response's media type the one the request expects (expect_type; none: any)? A body
+ * of another type never reaches the output file, sink or stream: it is kept, bounded, as an
+ * error body, and the Lua layer reports it. A response without Content-Type passes, as the
+ * official SDKs let it. */
+static int type_expected(const mx_transfer *t) {
+  mx_found f = {"content-type", NULL, 0};
+  size_t n;
+  if (t->expect_type == NULL) return 1;
+  mx_header_each(t->head.data, t->head.len, find_header, &f);
+  if (f.value == NULL) return 1;
+  for (n = 0; n < f.len && f.value[n] != ';' && f.value[n] != ' ' && f.value[n] != '\t'; n++) {}
+  return n == strlen(t->expect_type) && strncasecmp(f.value, t->expect_type, n) == 0;
 }
 
 /* A resumed download's answer: a 206 whose Content-Range starts where the bytes had so far
@@ -64,9 +86,10 @@ static void find_content_range(void *ctx, const char *name, size_t name_len, con
  * sink or stream that already has the first bytes; anything else stops the transfer. */
 static int resumes(mx_transfer *t, long status) {
   if (status == 206) {
-    const char *range = NULL;
-    mx_header_each(t->head.data, t->head.len, find_content_range, &range);
-    if (range != NULL && strncmp(range, "bytes ", 6) == 0 && strtoll(range + 6, NULL, 10) == t->resume_from)
+    mx_found range = {"content-range", NULL, 0};
+    mx_header_each(t->head.data, t->head.len, find_header, &range);
+    if (range.value != NULL && range.len > 6 && strncmp(range.value, "bytes ", 6) == 0 &&
+        strtoll(range.value + 6, NULL, 10) == t->resume_from)
       return 1;
   } else if (status == 200 && t->out.file != NULL) {
     if (mx_output_restart(&t->out) == 0) {
@@ -93,7 +116,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud) {
   if (!t->routing_known) {
     long status = 0;
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    t->body_routed = status >= 200 && status < 300 && routable;
+    t->body_routed = status >= 200 && status < 300 && routable && type_expected(t);
     t->routing_known = 1;
     if (t->body_routed && t->resume_from > 0 && !resumes(t, status)) return 0;
   }
@@ -224,7 +247,7 @@ static void cap_buffers(lua_State *L, mx_transfer *t, int req) {
 
 int mx_transfer_new(lua_State *L, int req) {
   mx_transfer *t, **box;
-  const char *method, *output, *partial, *why, *bad = NULL;
+  const char *method, *output, *partial, *expect, *why, *bad = NULL;
   req = mx_absindex(L, req);
   luaL_checktype(L, req, LUA_TTABLE);
   box = lua_newuserdata(L, sizeof *box);
@@ -257,6 +280,8 @@ int mx_transfer_new(lua_State *L, int req) {
   lua_pop(L, 1);
   t->sink_ref = mx_field_function(L, req, "sink");
   t->progress_ref = mx_field_function(L, req, "progress");
+  expect = mx_field_string(L, req, "expect_type", NULL);
+  if (expect != NULL && (t->expect_type = strdup(expect)) == NULL) return luaL_error(L, "start: out of memory");
   lua_getfield(L, req, "max_body_bytes");
   t->body_max = lua_isnumber(L, -1) ? (curl_off_t)lua_tonumber(L, -1) : 0;
   lua_pop(L, 1);
@@ -425,6 +450,8 @@ static void release_resources(lua_State *L, mx_transfer *t) {
   mx_buffer_free(&t->head);
   mx_buffer_free(&t->body);
   mx_buffer_free(&t->chunk);
+  free(t->expect_type);
+  t->expect_type = NULL;
 }
 
 void mx_transfer_free(lua_State *L, mx_transfer *t) {

@@ -55,6 +55,7 @@ struct mx_transfer {
   mx_buffer head;     /* raw header lines of the latest response */
   mx_buffer body;     /* the body, unless it goes to the output file or the sink */
   curl_off_t body_max;  /* the most of it kept (max_body_bytes); 0: no bound */
+  char *expect_type;  /* the media type a routed body must have (NULL: any) */
   int body_routed;    /* the current response is 2xx, so its body goes to output/sink */
   int routing_known;
   curl_off_t resume_from;  /* bytes of the body an earlier attempt delivered (Range: bytes=N-) */

@@ -69,6 +69,24 @@ describe("a hostile server", function()
       "bad argument #1 to 'new' (option 'max_response_bytes' must be a whole number from 1 to 2147483647, got 0)")
   end)
 
+  it("a body of the wrong type never reaches a sink or a stream: kind decode, nothing handed over", function()
+    local id = assert(client.files.upload{ file = { file_name = "t.bin", content = ("t"):rep(300000) } }).id
+    support.fault{ kind = "content_type", content_type = "text/html; charset=utf-8", method = "GET" }
+    local handed = 0
+    local ok, err = client.files.download(id, { sink = function(chunk) handed = handed + #chunk end })
+    assert.is_nil(ok)
+    assert.same("decode", err.kind)
+    assert.same(0, handed)
+    support.fault{ kind = "content_type", content_type = "TEXT/HTML", method = "GET" }
+    local s, serr = client.files.download(id, { stream = true })
+    assert.is_nil(s)
+    assert.same("decode", serr.kind)
+    -- the expected type, whatever its case and parameters, goes through
+    support.fault{ kind = "content_type", content_type = "Application/Octet-Stream; x=1", method = "GET" }
+    assert(client.files.download(id, { sink = function(chunk) handed = handed + #chunk end }))
+    assert.same(300000, handed)
+  end)
+
   it("is never a Lua error", function()
     assert.is_true(mistralai.is_error(select(2, client.files.list{ max_response_bytes = 1 })))
   end)

@@ -144,6 +144,7 @@ local function request_for(ctx, spec, opts, reuse_connection)
     output = spec.output,
     sink = spec.sink,
     stream = spec.stream,
+    expect_type = spec.expect_type,
     progress = spec.progress,
     connect_timeout_ms = ctx.connect_timeout_ms,
     stall_bytes_per_s = ctx.stall_bytes_per_s,
