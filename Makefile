@@ -151,7 +151,7 @@ bench-waiting: deps
 
 # Each fuzzer for FUZZ_SECONDS: libFuzzer on the header parser and the UTF-8 checker from the
 # committed seed corpora (new finds go to build/fuzz/corpus/), then random option tables and ids
-# through the Lua layer.
+# through the Lua layer, then random answers (JSON of any shape, bytes) from the server.
 FUZZ_SECONDS ?= 60
 fuzz: deps clang-deps all
 	@mkdir -p build/fuzz/corpus
@@ -163,6 +163,7 @@ fuzz: deps clang-deps all
 	    build/fuzz/corpus/$$target fuzz/corpus/$$target; \
 	done
 	$(LUA) fuzz/requests.lua $(FUZZ_SECONDS)
+	$(LUA) fuzz/answers.lua $(FUZZ_SECONDS)
 
 demo: deps all
 	scripts/demo $(LUA)

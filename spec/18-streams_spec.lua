@@ -239,14 +239,14 @@ describe("uploads from a reader", function()
 
   it("is not retried once read from, unless a rewind is given", function()
     local content = ("z"):rep(2 * 1024 * 1024)
-    support.fault{ kind = "status", status = 503, method = "POST", after_body = true }
+    support.fault{ kind = "status", status = 503, method = "POST", after_body = 1 }
     local r = reader_of(content, 65536)
     local f, err = client.files.upload{ file = { file_name = "z.bin", reader = r.read, size = #content } }
     assert.is_nil(f)
     assert.same(503, err.status)
     assert.same(1, err.attempts)
 
-    support.fault{ kind = "status", status = 503, method = "POST", after_body = true }
+    support.fault{ kind = "status", status = 503, method = "POST", after_body = 1 }
     r = reader_of(content, 65536)
     f, err = client.files.upload{ file = { file_name = "z.bin", reader = r.read, rewind = r.rewind, size = #content },
       retry = { initial_interval = 10, jitter = 0 } }

@@ -87,7 +87,28 @@ describe("a hostile server", function()
     assert.same(300000, handed)
   end)
 
-  it("is never a Lua error", function()
-    assert.is_true(mistralai.is_error(select(2, client.files.list{ max_response_bytes = 1 })))
+  it("a 422 whose detail holds any JSON values: an error value with what can be shown", function()
+    support.fault{ kind = "body", status = 422, method = "GET",
+      body = '{"detail":[{"loc":[true,"query",{"a":1},3,null],"msg":"bad"},{"loc":"x","msg":7},null,{"msg":"worse"}]}' }
+    local page, err = client.files.list()
+    assert.is_nil(page)
+    assert.same("http", err.kind)
+    assert.same("query.3: bad; worse", err.message)
+  end)
+
+  it("answers of any shape give a result or an error value, never a Lua error", function()
+    local bodies = { "null", "[]", "7", '"x"', '{"data":5}', '{"data":"abc"}', '{"data":[null,1,{}]}',
+      '{"error":true}', '{"message":{"a":1}}', '{"detail":{}}', '\255\254', '{"bytes":1e400}' }
+    for _, body in ipairs(bodies) do
+      for _, status in ipairs({ 200, 400, 500 }) do
+        support.fault{ kind = "body", status = status, body = body, method = "GET" }
+        local ok, a, b = pcall(client.files.list)
+        assert.is_true(ok, body .. " " .. tostring(a))
+        assert.is_true(a ~= nil or mistralai.is_error(b), body)
+        support.fault{ kind = "body", status = status, body = body, method = "GET" }
+        local ok2, err = pcall(function() for _ in client.files.each{} do end end)
+        assert.is_true(ok2 or mistralai.is_error(err), body .. " " .. tostring(err))
+      end
+    end
   end)
 end)

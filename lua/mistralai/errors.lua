@@ -45,11 +45,18 @@ end
 local function detail_message(detail)
   if type(detail) == "string" then return detail end
   if type(detail) ~= "table" then return nil end
-  local lines = {}
-  for _, d in ipairs(detail) do
+  local lines, n = {}, 0
+  for k in pairs(detail) do  -- a JSON null leaves a hole: read past it
+    if type(k) == "number" and k > n then n = k end
+  end
+  for i = 1, n do
+    local d = detail[i]
     if type(d) == "table" and type(d.msg) == "string" then
-      local loc = type(d.loc) == "table" and table.concat(d.loc, ".") or nil
-      lines[#lines + 1] = loc and (loc .. ": " .. d.msg) or d.msg
+      local parts = {}  -- whatever the server put in loc: only strings and numbers are shown
+      for _, part in ipairs(type(d.loc) == "table" and d.loc or {}) do
+        if type(part) == "string" or type(part) == "number" then parts[#parts + 1] = tostring(part) end
+      end
+      lines[#lines + 1] = #parts > 0 and (table.concat(parts, ".") .. ": " .. d.msg) or d.msg
     end
   end
   return #lines > 0 and table.concat(lines, "; ") or nil

@@ -264,7 +264,7 @@ function M.each(ctx, opts)
         error(err, 0)
       end
       page = page + 1
-      items, i = p.data or {}, 0
+      items, i = type(p.data) == "table" and p.data or {}, 0  -- whatever the server sent
       if #items == 0 then finished = true return nil end
     end
     i = i + 1

@@ -62,6 +62,10 @@ local function apply_fault(f)
   elseif kind == "redirect" then
     ngx.req.discard_body()
     return ngx.redirect(f.location, f.status or 302)
+  elseif kind == "body" then  -- this body, as given, with this status
+    ngx.req.discard_body()
+    ngx.ctx.fault = nil
+    return respond.send(tonumber(f.status) or 200, f.body or "")
   elseif kind == "big_body" then  -- `bytes` of body (endless without), chunked, no length
     ngx.req.discard_body()
     ngx.status = tonumber(f.status) or 200
@@ -154,7 +158,8 @@ end
 --- The control endpoint:
 ---   /_local/clock?offset=N   moves the clock signed URLs are checked against
 ---   /_local/fault?kind=...   queues a fault (kind, times, method, path, status, retry_after,
----                            ratelimit, after, seconds, rate, location, content_type)
+---                            ratelimit, after, seconds, rate, location, content_type,
+---                            after_body, bytes, body)
 ---   /_local/requests         the API requests received since the last reset, with times
 ---   /_local/reset            forgets faults, requests and the clock offset
 function M.control()
@@ -169,7 +174,8 @@ function M.control()
       kind = args.kind, times = tonumber(args.times) or 1, method = args.method, path = args.path,
       status = tonumber(args.status), retry_after = args.retry_after, ratelimit = args.ratelimit ~= nil,
       after = tonumber(args.after), seconds = tonumber(args.seconds), rate = tonumber(args.rate),
-      location = args.location, content_type = args.content_type,
+      location = args.location, content_type = args.content_type, after_body = args.after_body ~= nil,
+      bytes = tonumber(args.bytes), body = args.body,
     }
     return send_json(200, { queued = #faults })
   elseif uri == "/_local/requests" then
