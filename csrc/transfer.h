@@ -74,6 +74,11 @@ struct mx_transfer {
   mx_output out;      /* out.file is NULL unless the request named an output */
 };
 
+/* The Lua state stepping t, for its callbacks; NULL outside a step. */
+static inline lua_State *mx_transfer_state(const mx_transfer *t) {
+  return t->driver != NULL ? t->driver->L : NULL;
+}
+
 /* Pushes a new transfer built from the request table at index req and returns 1, or pushes
  * nil, kind, message for a failure of the world found before anything is sent (a file that
  * cannot be read or written) and returns 3. Misuse of the request table raises. */

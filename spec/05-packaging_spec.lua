@@ -83,6 +83,24 @@ describe("packaging", function()
     support.sh("rm -rf '" .. work .. "'")
   end)
 
+  it("the rockspec names every Lua module and every C source of the tree", function()
+    local env = {}
+    local chunk = assert(loadfile(release_rockspec))
+    if setfenv then setfenv(chunk, env) else chunk = assert(load(support.read(release_rockspec), "rockspec", "t", env)) end
+    chunk()
+    local named, sources = {}, {}
+    for module, where in pairs(env.build.modules) do
+      if type(where) == "string" then named[where] = module end
+    end
+    for _, c in ipairs(env.build.modules["mistralai.core"].sources) do sources[c] = true end
+    for path in support.sh("find lua -name '*.lua' | sort"):gmatch("[^\n]+") do
+      assert.is_not_nil(named[path], path .. " is not in " .. release_rockspec)
+    end
+    for path in support.sh("ls csrc/*.c"):gmatch("[^\n]+") do
+      assert.is_true(sources[path], path .. " is not among the core's sources in " .. release_rockspec)
+    end
+  end)
+
   it("states the version once: rockspec, changelog, User-Agent and the command line agree", function()
     assert.same("string", type(rock_version))
     assert.matches("^%d+%.%d+%.%d+$", rock_version)
