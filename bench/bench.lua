@@ -251,10 +251,10 @@ for _, file in ipairs({ { "64 MiB", mid }, { BIG_MIB .. " MiB", big } }) do
   assert(admin.files.delete(id))
   memory[#memory + 1] = { size = file[1], upload = up.rss_kib / 1024, download = down.rss_kib / 1024 }
 end
--- a slow reader: a 64 MiB download stream read at 20 MB/s
-local mid_id = assert(admin.files.upload{ file = mid }).id
-local slow = measure(rock("lua5.4", ("stream %s %d"):format(mid_id, 20 * 1000 * 1000)))
-assert(admin.files.delete(mid_id))
+-- a slow reader: a 300 MiB download stream read at 20 MB/s (15 s)
+local slow_id = assert(admin.files.upload{ file = make_file("slow.bin", 300) }).id
+local slow = measure(rock("lua5.4", ("stream %s %d"):format(slow_id, 20 * 1000 * 1000)))
+assert(admin.files.delete(slow_id))
 memory.slow_reader = slow.rss_kib / 1024
 memory.slow_seconds = tonumber(slow.out:match("seconds ([%d.]+)"))
 
@@ -343,7 +343,7 @@ add("| what | figure |")
 add("|---|---|")
 add(("| %d MiB read as a stream, as fast as it comes | %.3f s median of %d (%.3f–%.3f); to a file: %.3f s |")
   :format(BIG_MIB, streamed.median, RUNS, streamed.min, streamed.max, row(results.download, "rock, Lua 5.4").median))
-add(("| 64 MiB read at 20 MB/s (spent chunks collected as it goes) | %.1f s; peak RSS %.1f MiB, +%.1f above the baseline |")
+add(("| 300 MiB read at 20 MB/s (spent chunks collected as it goes) | %.1f s; peak RSS %.1f MiB, +%.1f above the baseline |")
   :format(memory.slow_seconds or 0, memory.slow_reader, memory.slow_reader - memory.baseline))
 add()
 add("### Per-request cost of `retrieve` (callgrind, instructions per call, Lua 5.4)")
@@ -392,7 +392,7 @@ target("peak RSS ≤ 16 MiB above the baseline, for 64 MiB and " .. BIG_MIB .. "
 local to_file = row(results.download, "rock, Lua 5.4").median
 target("Lua 5.4: a download stream read ≥ 0.9× the throughput of a download to a file", to_file / streamed.median >= 0.9,
   ("%.2f×"):format(to_file / streamed.median))
-target("a 64 MiB stream read at 20 MB/s: peak RSS ≤ 16 MiB above the baseline", memory.slow_reader - memory.baseline <= 16,
+target("a 300 MiB stream read at 20 MB/s: peak RSS ≤ 16 MiB above the baseline", memory.slow_reader - memory.baseline <= 16,
   ("+%.1f MiB"):format(memory.slow_reader - memory.baseline))
 add("## Targets")
 add()

@@ -1,8 +1,9 @@
 -- make bench-waiting (and make bench): what waiting costs the hosts. Headless Neovim (the
 -- mistralai.nvim client) and one nginx worker (mistralai.resty) wait on a local Files API
 -- server that answers only after a stall; their CPU and wake-ups are measured against the same
--- host idle, other requests are timed meanwhile, and 32 concurrent uploads through the worker
--- are timed against a plain script's client:gather. Rewrites the "## Waiting cost" section of
+-- host idle, other requests are timed meanwhile, 32 concurrent uploads through the worker
+-- are timed against a plain script's client:gather, and the OpenResty relay example moves
+-- 200 MiB each way while its worker's RSS and other requests are watched. Rewrites the "## Waiting cost" section of
 -- bench/RESULTS.md and exits non-zero, naming them, when targets are missed.
 package.path = "lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
 package.cpath = "build/lua5.4/?.so;" .. package.cpath
@@ -12,6 +13,7 @@ local server = require("mistralai.server")
 local WINDOW = 5      -- seconds each waiting host is measured
 local RUNS = 3        -- runs of the upload comparison (median)
 local UPLOADS, UPLOAD_MIB = 32, 8
+local RELAY_MIB = 200  -- each way through examples/openresty/nginx.conf
 
 local function sh(cmd)
   local p = assert(io.popen(cmd))
@@ -122,10 +124,31 @@ local function uploads()
   return { resty = median(resty), gather = median(gather) }
 end
 
+-- The OpenResty relay example, as shipped: 200 MiB up from a request body and down to a client
+-- reading at 50 MB/s (spec/hosts/relay.lua).
+local function relayed()
+  local prefix = sh("mktemp -d"):gsub("%s+$", "")
+  local relay = require("hosts.relay").start(root, prefix, api.url, api.api_key)
+  local file = prefix .. "/relay.bin"
+  sh(("head -c %d /dev/urandom > '%s'"):format(RELAY_MIB * 1048576, file))
+  local ok, r = pcall(function()
+    local id, bytes, up_grown, up_slowest = relay.upload(file, "relay.bin")
+    assert(bytes == RELAY_MIB * 1048576, "the relayed upload stored " .. tostring(bytes) .. " bytes: " .. relay.log())
+    local seconds, down_grown, down_slowest = relay.download(id, prefix .. "/relayed.bin", "50M")
+    return { up_grown = up_grown, up_slowest = up_slowest, down_grown = down_grown, down_slowest = down_slowest,
+      seconds = seconds }
+  end)
+  relay.stop()
+  sh("rm -rf '" .. prefix .. "'")
+  if not ok then error(r, 0) end
+  return r
+end
+
 local ok, section, missed = xpcall(function()
   local nv = { [1] = neovim(1), [20] = neovim(20) }
   local ng = { [1] = nginx(1), [20] = nginx(20), [100] = nginx(100) }
   local up = uploads()
+  local relay = relayed()
   local lines, checks, missed = {}, {}, {}
   local function add(s) lines[#lines + 1] = s or "" end
   local function target(what, met, measured)
@@ -153,12 +176,20 @@ local ok, section, missed = xpcall(function()
   add(("%d concurrent uploads of %d MiB: %.2f s through one nginx worker, %.2f s from a plain script with"):format(UPLOADS, UPLOAD_MIB, up.resty, up.gather)
     .. (" `client:gather` (%.2f× its speed)."):format(up.gather / up.resty))
   add()
+  add(("The OpenResty relay (`examples/openresty/nginx.conf`, one worker): %d MiB up from a request body, the"):format(RELAY_MIB)
+    .. (" worker's peak RSS +%.1f MiB, other requests answered within %.1f ms; %d MiB down to a client"):format(relay.up_grown, relay.up_slowest, RELAY_MIB)
+    .. (" reading at 50 MB/s in %.1f s, +%.1f MiB, within %.1f ms."):format(relay.seconds, relay.down_grown, relay.down_slowest))
+  add()
   target("Neovim: one call waiting 5 s costs ≤ 0.01 s of CPU", nv[1].cpu <= 0.01, ("%+.2f s"):format(nv[1].cpu))
   target("Neovim: one call waiting 5 s costs ≤ 50 wake-ups", nv[1].wakeups <= 50, ("%+d"):format(nv[1].wakeups))
   target("nginx: 100 waiting requests cost ≤ 5% of a core", ng[100].share <= 0.05, ("%.1f%%"):format(ng[100].share * 100))
   target("nginx: another request answered in ≤ 10 ms meanwhile", ng[100].slowest <= 10, ("%.1f ms"):format(ng[100].slowest))
   target("nginx: 32 uploads ≥ 0.8× the speed of a plain script's gather", up.gather / up.resty >= 0.8,
     ("%.2f×"):format(up.gather / up.resty))
+  target("relay: the worker's peak RSS grows ≤ 16 MiB either way", math.max(relay.up_grown, relay.down_grown) <= 16,
+    ("+%.1f MiB at most"):format(math.max(relay.up_grown, relay.down_grown)))
+  target("relay: another request answered in ≤ 20 ms meanwhile", math.max(relay.up_slowest, relay.down_slowest) <= 20,
+    ("%.1f ms"):format(math.max(relay.up_slowest, relay.down_slowest)))
   add("| target | | measured |")
   add("|---|---|---|")
   for _, c in ipairs(checks) do add(c) end

@@ -241,66 +241,26 @@ describe("hosts", function()
 end)
 
 -- examples/openresty/nginx.conf exactly as shipped, in real nginx: a relay that holds no file in
--- memory, either way, while its worker keeps answering.
+-- memory, either way, while its worker keeps answering (spec/hosts/relay.lua runs it).
 describe("the OpenResty relay example", function()
-  local prefix, root, master, worker, file
+  local relay, file
   local size = 200 * 1024 * 1024
-  local relay = "http://127.0.0.1:8090"
-
-  local function worker_peak_kib()
-    return tonumber(support.read("/proc/" .. worker .. "/status"):match("VmHWM:%s*(%d+)"))
-  end
-
-  -- Runs cmd in the background while pinging the relay's worker; returns cmd's output and the
-  -- slowest ping (ms).
-  local function while_pinging(cmd)
-    local done = prefix .. "/done"
-    os.remove(done)
-    local job = support.popen("(" .. cmd .. "); touch '" .. done .. "'")
-    local slowest = 0
-    while not support.exists(done) do
-      local seconds = tonumber(support.sh(("curl -sS -o /dev/null -w '%%{time_total}' '%s/ping'"):format(relay)))
-      slowest = math.max(slowest, seconds * 1000)
-      support.sh("sleep 0.05")
-    end
-    local out = job:read("*a")
-    job:close()
-    return out, slowest
-  end
 
   setup(function()
-    root = support.sh("pwd"):gsub("%s+$", "")
-    prefix = support.tmpdir()
-    support.sh(("chmod 755 '%s' && ln -s '%s/lua' '%s/lua' && mkdir -p '%s/build' '%s/logs' && ln -s '%s/build/luajit' '%s/build/luajit'")
-      :format(prefix, root, prefix, prefix, prefix, root, prefix))
     support.sh("make --no-print-directory LUA=luajit all >/dev/null")
-    local nginx = support.sh("command -v nginx || echo /usr/sbin/nginx"):gsub("%s+$", "")
-    local out = support.sh(("MISTRAL_API_KEY='%s' MISTRAL_SERVER_URL='%s' %s -p '%s' -c '%s/examples/openresty/nginx.conf' 2>&1")
-      :format(support.api_key, support.url, nginx, prefix, root))
-    for _ = 1, 100 do
-      master = tonumber(support.read(prefix .. "/logs/nginx.pid") or "")
-      if master then break end
-      support.sh("sleep 0.02")
-    end
-    assert(master, "nginx did not start: " .. out)
-    worker = support.sh("pgrep -P " .. master):match("(%d+)")
-    file = support.random_file(prefix .. "/relay.bin", size)
+    relay = require("spec.hosts.relay").start(support.sh("pwd"):gsub("%s+$", ""), support.tmpdir(),
+      support.url, support.api_key)
+    file = support.random_file(relay.prefix .. "/relay.bin", size)
   end)
-  teardown(function()
-    if master then support.sh("kill " .. master) end
-  end)
+  teardown(function() if relay then relay.stop() end end)
 
   it("#timing relays a 200 MiB upload from the request body: byte-exact, the worker's RSS flat", function()
-    support.write("/proc/" .. worker .. "/clear_refs", "5")
-    local before = worker_peak_kib()
-    local out, slowest = while_pinging(("curl -sS --data-binary @'%s' '%s/upload?name=relay.bin'"):format(file, relay))
-    local id, bytes = out:match("^(%S+) (%d+)\n$")
-    assert.same(tostring(size), bytes, out .. support.read(prefix .. "/logs/error.log"))
-    local grown = (worker_peak_kib() - before) / 1024
+    local id, bytes, grown, slowest, answer = relay.upload(file, "relay.bin")
+    assert.same(size, bytes, answer .. relay.log())
     local client = support.client()
-    assert(client.files.download(id, { output = prefix .. "/back.bin" }))
+    assert(client.files.download(id, { output = relay.prefix .. "/back.bin" }))
     client:close()
-    assert.same(support.sha256_file(file), support.sha256_file(prefix .. "/back.bin"))
+    assert.same(support.sha256_file(file), support.sha256_file(relay.prefix .. "/back.bin"))
     assert.is_true(grown <= 16, ("the worker's peak RSS grew by %.1f MiB"):format(grown))
     assert.is_true(slowest <= 20, ("a ping took %.1f ms"):format(slowest))
     print(("\n  relay upload of 200 MiB: worker RSS +%.1f MiB, slowest ping %.1f ms"):format(grown, slowest))
@@ -310,13 +270,8 @@ describe("the OpenResty relay example", function()
     local client = support.client()
     local id = assert(client.files.upload{ file = file }).id
     client:close()
-    support.write("/proc/" .. worker .. "/clear_refs", "5")
-    local before = worker_peak_kib()
-    local t0 = require("mistralai.core").now()
-    local _, slowest = while_pinging(("curl -sS --limit-rate 50M -o '%s/relayed.bin' '%s/files/%s'"):format(prefix, relay, id))
-    local seconds = require("mistralai.core").now() - t0
-    local grown = (worker_peak_kib() - before) / 1024
-    assert.same(support.sha256_file(file), support.sha256_file(prefix .. "/relayed.bin"))
+    local seconds, grown, slowest = relay.download(id, relay.prefix .. "/relayed.bin", "50M")
+    assert.same(support.sha256_file(file), support.sha256_file(relay.prefix .. "/relayed.bin"))
     assert.is_true(seconds > 3, ("the client read 200 MiB in %.1f s: not held to 50 MB/s"):format(seconds))
     assert.is_true(grown <= 16, ("the worker's peak RSS grew by %.1f MiB"):format(grown))
     assert.is_true(slowest <= 20, ("a ping took %.1f ms"):format(slowest))
@@ -325,7 +280,7 @@ describe("the OpenResty relay example", function()
   end)
 
   it("answers 404 for a file the API does not have", function()
-    local out = support.sh(("curl -sS -w ' %%{http_code}' '%s/files/missing'"):format(relay))
+    local out = support.sh(("curl -sS -w ' %%{http_code}' '%s/files/missing'"):format(relay.url))
     assert.matches("http 404.* 404$", out)
   end)
 end)
