@@ -163,8 +163,9 @@ local function request_for(ctx, spec, opts, reuse_connection)
 end
 
 --- Performs spec ({method, path, accept, idempotent, parts?, output?, sink?, stream?, progress?,
---- expect_type?, on_start?, reader?, resumable?}) with the per-call opts ({timeout_ms?, headers?, retry?, cancel?,
---- max_send_bytes_per_s?, max_recv_bytes_per_s?}).
+--- expect_type?, on_start?, reader?, resumable?, max_body_bytes?, resume_from?}) with the
+--- per-call opts ({timeout_ms?, headers?, retry?, cancel?, max_send_bytes_per_s?,
+--- max_recv_bytes_per_s?, max_response_bytes?}).
 --- spec.on_start(t), when given, sees each attempt's transfer before anything is sent, and
 --- may end the call by returning an error.
 --- Returns the core's result table (status, headers, body, attempts; for spec.stream, the
