@@ -120,8 +120,9 @@ check-asan: deps clang-deps all
 	@mkdir -p $(ASAN_BUILD)/mistralai
 	$(CLANG) -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
 	  $(WARN) -fPIC $(LUA_CFLAGS) $(CURL_CFLAGS) $(SRCS) -shared -o $(ASAN_BUILD)/mistralai/core.so $(CURL_LIBS)
-	LD_PRELOAD=$(ASAN_LIB) ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  MISTRALAI_TEST_BUILD=$(ASAN_BUILD) scripts/run-tests $(LUA) --exclude-tags=$(SLOW_TAGS)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  MISTRALAI_TEST_WRAP="env LD_PRELOAD=$(ASAN_LIB)" MISTRALAI_TEST_BUILD=$(ASAN_BUILD) \
+	  scripts/run-tests $(LUA) --exclude-tags=$(SLOW_TAGS)
 
 # The suite once more with a collector that never rests.
 test-gc: deps all

@@ -41,7 +41,10 @@ describe("progress", function()
     assert.is_true(#calls >= 5, #calls .. " calls")
     assert.is_true(#calls <= elapsed * 10 + 2, ("%d calls in %.1f s"):format(#calls, elapsed))
     for i = 2, #calls - 1 do  -- the last is the final one, whenever it comes
-      assert.is_true(calls[i][3] - calls[i - 1][3] >= 0.099, "calls too close together")
+      -- the core spaces its calls 100 ms apart; the times here are taken in Lua, a little after
+      -- the core's, so a collector pause in one call can shorten the gap to the next by a few ms
+      local gap = calls[i][3] - calls[i - 1][3]
+      assert.is_true(gap >= 0.09, ("calls %.1f ms apart"):format(gap * 1000))
       assert.is_true(calls[i][1] >= calls[i - 1][1])
     end
     for _, c in ipairs(calls) do

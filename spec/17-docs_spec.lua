@@ -183,12 +183,9 @@ local function layout()
   return spans, folders
 end
 
--- The repository's files as git sees them: tracked and new (not ignored), and on disk. The
--- sanitizer runtime the suite may be preloaded with (make check-asan) is for Lua only.
+-- The repository's files as git sees them: tracked and new (not ignored), and on disk.
 local function repository_files()
-  local cmd = "git -c core.quotepath=off ls-files --cached --others --exclude-standard 2>/dev/null"
-  if os.getenv("LD_PRELOAD") then cmd = "unset LD_PRELOAD; " .. cmd end
-  local p = assert(io.popen(cmd))
+  local p = assert(io.popen("git -c core.quotepath=off ls-files --cached --others --exclude-standard 2>/dev/null"))
   local out = p:read("*a")
   p:close()
   local files = {}

@@ -23,16 +23,14 @@ function S.echo_client(opts)
   return S.client(opts)
 end
 
--- Starts a shell command, its output to be read from the handle. The sanitizer runtime the
--- suite may be preloaded with (make check-asan) is for Lua interpreters only, not the tools.
-function S.popen(cmd, keep_preload)
-  if not keep_preload and os.getenv("LD_PRELOAD") then cmd = "unset LD_PRELOAD; " .. cmd end
+-- Starts a shell command, its output to be read from the handle.
+function S.popen(cmd)
   return assert(io.popen(cmd))
 end
 
 -- Runs a shell command and returns its output.
-local function sh(cmd, keep_preload)
-  local p = S.popen(cmd, keep_preload)
+local function sh(cmd)
+  local p = S.popen(cmd)
   local out = p:read("*a")
   p:close()
   return out
@@ -137,10 +135,13 @@ function S.run_lua(code, opts)
   end
   local lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
   local build = not opts.plain and os.getenv("MISTRALAI_TEST_BUILD") or ("build/" .. lua)
+  -- the sanitizer build needs its runtime, which spec/helper.lua keeps out of other commands
+  local preload = not opts.plain and os.getenv("LD_PRELOAD")
+  if preload then assigns[#assigns + 1] = "LD_PRELOAD=" .. shell_quote(preload) end
   local prelude = ("package.path = 'lua/?.lua;lua/?/init.lua;spec/?.lua;' .. package.path; "
     .. "package.cpath = '%s/?.so;' .. package.cpath; "):format(build)
   return sh(("%s env %s %s %s -e %s 2>&1"):format(opts.prefix or "", table.concat(unsets, " "),
-    table.concat(assigns, " "), lua, shell_quote(prelude .. code)), not opts.plain)
+    table.concat(assigns, " "), lua, shell_quote(prelude .. code)))
 end
 
 local encode = require("mistralai.encode")
