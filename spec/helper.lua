@@ -17,8 +17,8 @@ end
 -- command a spec starts, through io.popen or os.execute, starts without it.
 if os.getenv("LD_PRELOAD") then
   local popen, execute = io.popen, os.execute
-  io.popen = function(cmd, ...) return popen("unset LD_PRELOAD; " .. cmd, ...) end
-  os.execute = function(cmd, ...)
+  io.popen = function(cmd, ...) return popen("unset LD_PRELOAD; " .. cmd, ...) end  -- luacheck: ignore 122
+  os.execute = function(cmd, ...)  -- luacheck: ignore 122
     if cmd == nil then return execute() end
     return execute("unset LD_PRELOAD; " .. cmd, ...)
   end
