@@ -54,6 +54,7 @@ build = {
     ["mistralai.poll_thread"] = "lua/mistralai/poll_thread.lua",
     ["mistralai.resty"] = "lua/mistralai/resty.lua",
     ["mistralai.resume"] = "lua/mistralai/resume.lua",
+    ["mistralai.redact"] = "lua/mistralai/redact.lua",
     ["mistralai.retry"] = "lua/mistralai/retry.lua",
     ["mistralai.stream"] = "lua/mistralai/stream.lua",
     ["mistralai.tasks"] = "lua/mistralai/tasks.lua",

@@ -162,6 +162,15 @@ end
 local streamed = {}
 streamed.median, streamed.min, streamed.max = stats(stream_samples, "seconds")
 
+-- ... and to a file with fsync = true: what durability across a power cut costs
+local synced_samples = {}
+for _ = 1, RUNS do
+  synced_samples[#synced_samples + 1] = measure(rock("lua5.4", ("download %s %s fsync"):format(stored.id, out)))
+  os.remove(out)
+end
+local synced = {}
+synced.median, synced.min, synced.max = stats(synced_samples, "seconds")
+
 -- 3. 1,000 retrieves in one process
 local one = assert(admin.files.upload{ file = { file_name = "one.txt", content = "one" } })
 local cfg = work .. "/retrieve.curl"
@@ -337,12 +346,14 @@ for _, m in ipairs(memory) do
   add(("| %s | %.1f | %.1f | +%.1f / +%.1f |"):format(m.size, m.upload, m.download, m.upload - memory.baseline, m.download - memory.baseline))
 end
 add()
-add("### Download streams (rock, Lua 5.4)")
+add("### Download streams and durable files (rock, Lua 5.4)")
 add()
 add("| what | figure |")
 add("|---|---|")
 add(("| %d MiB read as a stream, as fast as it comes | %.3f s median of %d (%.3f–%.3f); to a file: %.3f s |")
   :format(BIG_MIB, streamed.median, RUNS, streamed.min, streamed.max, row(results.download, "rock, Lua 5.4").median))
+add(("| %d MiB to a file with `fsync = true` | %.3f s median of %d (%.3f–%.3f); without: %.3f s |")
+  :format(BIG_MIB, synced.median, RUNS, synced.min, synced.max, row(results.download, "rock, Lua 5.4").median))
 add(("| 300 MiB read at 20 MB/s (spent chunks collected as it goes) | %.1f s; peak RSS %.1f MiB, +%.1f above the baseline |")
   :format(memory.slow_seconds or 0, memory.slow_reader, memory.slow_reader - memory.baseline))
 add()

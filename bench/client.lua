@@ -17,8 +17,8 @@ end
 if workload == "upload" then          -- upload PATH
   local f = timed(function() return assert(client.files.upload{ file = arg[2], purpose = "batch" }) end)
   io.write("id ", f.id, "\nbytes ", ("%d"):format(f.bytes), "\n")
-elseif workload == "download" then    -- download ID OUTPUT
-  timed(function() return assert(client.files.download(arg[2], { output = arg[3] })) end)
+elseif workload == "download" then    -- download ID OUTPUT [fsync]
+  timed(function() return assert(client.files.download(arg[2], { output = arg[3], fsync = arg[4] == "fsync" })) end)
 elseif workload == "stream" then      -- stream ID [BYTES_PER_S]: read a download stream, paced
   local rate = tonumber(arg[3])
   local got, n = 0, 0

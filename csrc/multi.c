@@ -38,7 +38,10 @@ typedef struct mx_multi {
   int running;        /* transfers libcurl still runs, as of the last action */
   int failed;         /* a socket callback could not record a descriptor (out of memory) */
   int closed;
+  int close_pending;  /* closed from inside a callback: done once the step returns */
 } mx_multi;
+
+static void close_now(lua_State *L, mx_multi *m);
 
 static mx_multi *check_multi(lua_State *L, int i) {
   mx_multi *m = luaL_checkudata(L, i, MX_MULTI_MT);
@@ -119,6 +122,7 @@ static void multi_resume(mx_driver *d, lua_State *L, mx_transfer *t) {
   curl_easy_pause(t->easy, CURLPAUSE_CONT);
   d->stepping = 0;
   d->L = NULL;
+  if (((mx_multi *)d)->close_pending) close_now(L, (mx_multi *)d);
 }
 
 /* Does a transfer wait for its caller: a stream's chunk to read, a fed upload hungry? */
@@ -187,6 +191,7 @@ static void begin_step(lua_State *L, mx_multi *m, const char *what) {
 static void end_step(lua_State *L, mx_multi *m, CURLMcode mc, const char *what) {
   m->driver.stepping = 0;
   m->driver.L = NULL;
+  if (m->close_pending) close_now(L, m);
   if (mc != CURLM_OK) luaL_error(L, "%s: %s", what, curl_multi_strerror(mc));
   if (m->failed) {
     m->failed = 0;
@@ -353,10 +358,9 @@ static int multi_start(lua_State *L) {
 
 /* One close for close(), __gc and __close: transfers still in flight are cancelled
  * (they report "cancelled"); the handle and its connections are freed. */
-static int multi_close(lua_State *L) {
-  mx_multi *m = luaL_checkudata(L, 1, MX_MULTI_MT);
-  if (m->closed) return 0;
-  if (m->driver.stepping) return luaL_error(L, "close: called from inside a transfer callback");
+/* Takes out every transfer (they report "cancelled") and frees libcurl's handle and its
+ * connections. */
+static void close_now(lua_State *L, mx_multi *m) {
   while (m->head != NULL) let_go(L, m, m->head);
   curl_multi_cleanup(m->cm);
   m->cm = NULL;
@@ -364,6 +368,23 @@ static int multi_close(lua_State *L) {
   m->watches = NULL;
   m->nwatches = m->capwatches = 0;
   m->closed = 1;
+  m->close_pending = 0;
+}
+
+/* m:close(): from inside a transfer callback (a sink that closes its client), libcurl may not
+ * lose its handles yet: every transfer stops at its next callback, running no more Lua, and
+ * the close is done as soon as the step returns. */
+static int multi_close(lua_State *L) {
+  mx_multi *m = luaL_checkudata(L, 1, MX_MULTI_MT);
+  mx_transfer *t;
+  if (m->closed) return 0;
+  if (!m->driver.stepping) {
+    close_now(L, m);
+    return 0;
+  }
+  for (t = m->head; t != NULL; t = t->next)
+    if (t->stop.why == MX_STOP_NONE) t->stop.why = MX_STOP_CANCELLED;
+  m->close_pending = 1;
   return 0;
 }
 

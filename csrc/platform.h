@@ -25,6 +25,11 @@ typedef struct _stat64 mx_stat_t;
 #define mx_stat _stat64
 #define mx_fstat _fstat64
 #define mx_clear_nonblock(fd) ((void)(fd))
+#define MX_O_NOCTTY 0
+#define mx_readlink(p, buf, n) (errno = EINVAL, -1L) /* no symlinks to follow */
+#define mx_link(from, to) (errno = ENOSYS, -1)     /* the checked rename is used instead */
+#define mx_fchmod(fd, mode) ((void)(fd), (void)(mode))
+#define mx_fsync _commit
 #ifndef S_ISDIR
 #define S_ISDIR(m) (((m) & _S_IFMT) == _S_IFDIR)
 #endif
@@ -50,6 +55,11 @@ typedef struct stat mx_stat_t;
 #define mx_fstat fstat
 /* A regular file reads the same either way; cleared so no later read can see EAGAIN. */
 #define mx_clear_nonblock(fd) ((void)fcntl((fd), F_SETFL, fcntl((fd), F_GETFL) & ~O_NONBLOCK))
+#define MX_O_NOCTTY O_NOCTTY
+#define mx_readlink(p, buf, n) ((long)readlink((p), (buf), (n)))
+#define mx_link link
+#define mx_fchmod(fd, mode) ((void)fchmod((fd), (mode)))
+#define mx_fsync fsync
 #endif
 
 #endif

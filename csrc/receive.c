@@ -63,7 +63,7 @@ static int type_expected(const mx_transfer *t) {
 
 /* A resumed download's answer: a 206 whose Content-Range starts where the bytes had so far
  * end goes on; a 200 starts the body over, which an output file can take (emptied) but not a
- * sink or stream that already has the first bytes; anything else stops the transfer. */
+ * sink, a stream or a FIFO that already has the first bytes; anything else stops the transfer. */
 static int resumes(mx_transfer *t, long status) {
   if (status == 206) {
     mx_found range = {"content-range", NULL, 0};
@@ -71,7 +71,7 @@ static int resumes(mx_transfer *t, long status) {
     if (range.value != NULL && range.len > 6 && strncmp(range.value, "bytes ", 6) == 0 &&
         strtoll(range.value + 6, NULL, 10) == t->resume_from)
       return 1;
-  } else if (status == 200 && t->out.file != NULL) {
+  } else if (status == 200 && t->out.file != NULL && !t->out.direct) {
     if (mx_output_restart(&t->out) == 0) {
       t->restarted = 1;
       return 1;

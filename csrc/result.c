@@ -157,6 +157,8 @@ void mx_result_push(lua_State *L, const mx_outcome *o) {
   lua_setfield(L, -2, "delivered");
   lua_pushboolean(L, o->restarted);
   lua_setfield(L, -2, "restarted");
+  lua_pushboolean(L, o->direct);
+  lua_setfield(L, -2, "direct");
   lua_pushnumber(L, (lua_Number)micros / 1e6);
   lua_setfield(L, -2, "seconds");
   lua_pushinteger(L, connects);

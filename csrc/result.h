@@ -21,9 +21,10 @@ typedef struct mx_outcome {
   int write_errno;
   curl_off_t delivered;   /* bytes of a 2xx body given to the output file, sink or stream */
   int restarted;          /* a resumed download's server sent the whole body again */
+  int direct;             /* the output was a FIFO or device, written as it is */
 } mx_outcome;
 
-/* Pushes { status, headers, body?, sent, received, delivered, restarted, seconds, connects,
+/* Pushes { status, headers, body?, sent, received, delivered, restarted, direct, seconds, connects,
  *          url, error? = { name, message, raised? } }. */
 void mx_result_push(lua_State *L, const mx_outcome *o);
 

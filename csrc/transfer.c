@@ -113,6 +113,17 @@ static void cap_buffers(lua_State *L, mx_transfer *t, int req) {
     curl_easy_setopt(t->easy, CURLOPT_UPLOAD_BUFFERSIZE, clamp(send / 100, 16384, 524288));
 }
 
+/* The request's fsync = true and overwrite = false, for the output file. */
+static int output_flags(lua_State *L, int req) {
+  int flags = 0;
+  lua_getfield(L, req, "fsync");
+  if (lua_toboolean(L, -1)) flags |= MX_OUTPUT_FSYNC;
+  lua_getfield(L, req, "overwrite");
+  if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) flags |= MX_OUTPUT_NO_CLOBBER;
+  lua_pop(L, 2);
+  return flags;
+}
+
 int mx_transfer_new(lua_State *L, int req) {
   mx_transfer *t, **box;
   const char *method, *output, *partial, *expect, *why, *bad = NULL;
@@ -158,7 +169,8 @@ int mx_transfer_new(lua_State *L, int req) {
   lua_pop(L, 1);
   output = mx_field_string(L, req, "output", NULL);
   partial = mx_field_string(L, req, "partial", NULL);
-  if (output != NULL && (why = mx_output_open(&t->out, output, partial)) != NULL)
+  if (output != NULL &&
+      (why = mx_output_open(&t->out, output, partial, output_flags(L, req))) != NULL)
     return start_failed(L, t, "cannot write '%s': %s", output, why);
   /* an earlier attempt's file that is not resumed starts over */
   if (output != NULL && partial != NULL && t->resume_from == 0 && mx_output_restart(&t->out) != 0)
@@ -265,6 +277,7 @@ static int transfer_result(lua_State *L) {
   o.write_errno = t->out.write_errno;
   o.delivered = t->delivered;
   o.restarted = t->restarted;
+  o.direct = t->out.direct;
   mx_result_push(L, &o);
   return 1;
 }

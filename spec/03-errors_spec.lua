@@ -29,7 +29,7 @@ describe("errors", function()
     local cases = {
       { { purpose = "audio" }, "body.purpose: Input should be 'fine-tune', 'batch' or 'ocr'" },
       { { visibility = "public" }, "body.visibility: Input should be 'workspace' or 'user'" },
-      { { expiry = 0 }, "body.expiry: Input should be a whole number of hours from 1 to 8760" },
+      { { expiry = 9000 }, "body.expiry: Input should be a whole number of hours from 1 to 8760" },
     }
     for _, case in ipairs(cases) do
       local opts = case[1]
@@ -55,12 +55,12 @@ describe("errors", function()
       { "upload", { { file = { file_name = "a" } } }, "bad argument #1 to 'upload' (file.content must be a string)" },
       { "upload", { { file = "a", bogus = 1 } }, "bad argument #1 to 'upload' (unknown option 'bogus')" },
       { "upload", { { file = "a", purpose = 1 } }, "bad argument #1 to 'upload' (option 'purpose' must be a string, got number)" },
-      { "upload", { { file = "a", expiry = 1.5 } }, "bad argument #1 to 'upload' (option 'expiry' must be a whole number, got 1.5)" },
-      { "upload", { { file = "a", headers = { ["X-A"] = "1\r\nX-B: 2" } } }, "bad argument #1 to 'upload' (header 'X-A' has CR, LF or NUL in its value)" },
+      { "upload", { { file = "a", expiry = 1.5 } }, "bad argument #1 to 'upload' (option 'expiry' must be a whole number from 1 to 2147483647, got 1.5)" },
+      { "upload", { { file = "a", headers = { ["X-A"] = "1\r\nX-B: 2" } } }, "bad argument #1 to 'upload' (header 'X-A' has CR, LF or NUL in it)" },
       { "upload", { { file = "a", headers = { ["X-A\n"] = "1" } } }, "bad argument #1 to 'upload' (header name \"X-A\\\n\" is not a valid token)" },
-      { "list", { { page = -1 } }, "bad argument #1 to 'list' (option 'page' must be a whole number >= 0, got -1)" },
-      { "list", { { page = 0.5 } }, "bad argument #1 to 'list' (option 'page' must be a whole number >= 0, got 0.5)" },
-      { "list", { { page_size = -3 } }, "bad argument #1 to 'list' (option 'page_size' must be a whole number >= 0, got -3)" },
+      { "list", { { page = -1 } }, "bad argument #1 to 'list' (option 'page' must be a whole number from 0 to 2147483647, got -1)" },
+      { "list", { { page = 0.5 } }, "bad argument #1 to 'list' (option 'page' must be a whole number from 0 to 2147483647, got 0.5)" },
+      { "list", { { page_size = -3 } }, "bad argument #1 to 'list' (option 'page_size' must be a whole number from 0 to 2147483647, got -3)" },
       { "list", { { sample_type = { 1 } } }, "bad argument #1 to 'list' (option 'sample_type' item 1 must be a string)" },
       { "list", { { include_total = "yes" } }, "bad argument #1 to 'list' (option 'include_total' must be a boolean, got string)" },
       { "list", { { timeout_ms = 0 } }, "bad argument #1 to 'list' (option 'timeout_ms' must be a whole number from 1 to 2147483647, got 0)" },
@@ -105,7 +105,7 @@ describe("errors", function()
       assert.has_error(function() mistralai.new{ api_key = 5 } end,
         "bad argument #1 to 'new' (option 'api_key' must be a string or a function, got number)")
       assert.has_error(function() mistralai.new{ headers = { ["X"] = "a\nb" } } end,
-        "bad argument #1 to 'new' (header 'X' has CR, LF or NUL in its value)")
+        "bad argument #1 to 'new' (header 'X' has CR, LF or NUL in it)")
       assert.has_error(function() mistralai.new{ connect_timeout_ms = 2 ^ 31 } end,
         "bad argument #1 to 'new' (option 'connect_timeout_ms' must be a whole number from 1 to 2147483647, got "
         .. tostring(2 ^ 31) .. ")")
@@ -178,6 +178,22 @@ describe("errors", function()
       local _, empty = c.files.upload{ file = { file_name = "e.jsonl", content = "" }, validate = true }
       assert.same({ { line = 0, reason = "the file is empty" } }, empty.problems)
       c:close()
+    end)
+
+    it("#big invalid: validate reads a 64 MiB line in bounded memory, reporting it by number", function()
+      local path = dir .. "/long.jsonl"
+      support.sh(([[printf '{"a":1}\n' > '%s' && head -c %d /dev/zero | tr '\0' x >> '%s' && printf '\n{}\n[]\n' >> '%s']])
+        :format(path, 64 * 1024 * 1024, path, path))
+      collectgarbage()
+      collectgarbage()
+      support.reset_peak_rss()
+      local before = support.peak_rss_kib()
+      local lines, problems = require("mistralai.jsonl").check_file(path)
+      local grown = (support.peak_rss_kib() - before) / 1024
+      assert.same(4, lines)
+      assert.same({ { line = 2, reason = "longer than 4194304 bytes" }, { line = 4, reason = "not a JSON object" } },
+        problems)
+      assert.is_true(grown < 16, ("peak RSS grew by %.1f MiB"):format(grown))
     end)
 
     it("network: nothing listening", function()
@@ -265,6 +281,18 @@ describe("errors", function()
       assert.matches("spec/03%-errors_spec%.lua:%d+: boom$", err2)
       -- the client goes on working
       assert.same(("s"):rep(100000), client.files.download(id))
+    end)
+
+    it("once it raised, no further callback of the transfer runs, and its error is the one raised", function()
+      local after = {}
+      local first = { "first" }
+      local ok, err = pcall(client.files.download, id, {
+        sink = function() if after.sink then after.sink = after.sink + 1 else after.sink = 0 error(first) end end,
+        progress = function() if after.sink then error({ "second" }) end end,
+      })
+      assert.is_false(ok)
+      assert.equal(first, err)
+      assert.same({ sink = 0 }, after)
     end)
 
     it("goes on for any other return value", function()

@@ -88,6 +88,28 @@ describe("reliability", function()
       assert.is_true(gap >= 0.19 and gap < 0.5, "waited " .. gap)
     end)
 
+    it("never waits less than initial_interval, whatever Retry-After says: 0, a past date", function()
+      for _, after in ipairs({ "0", os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() - 3600) }) do
+        support.reset()
+        support.fault{ kind = "status", status = 503, retry_after = after, times = 2, method = "GET" }
+        local _, err, response = client.files.list{ retry = { initial_interval = 200 } }
+        assert.is_nil(err)
+        assert.same(3, response.attempts)
+        for _, gap in ipairs(support.gaps(support.requests())) do
+          assert.is_true(gap >= 0.19 and gap < 0.25, after .. ": waited " .. gap)
+        end
+      end
+    end)
+
+    it("a server that answers Retry-After: 0 for ever gets one attempt per 500 ms, by default", function()
+      support.fault{ kind = "status", status = 429, retry_after = "0", times = 1000, method = "GET" }
+      local c = support.client({ retry = { max_elapsed_time = 2000 } })
+      local _, err = c.files.list()
+      c:close()
+      assert.same(429, err.status)
+      assert.is_true(err.attempts >= 4 and err.attempts <= 5, err.attempts .. " attempts in 2 s")
+    end)
+
     it("backs off on a 429 that has only rate-limit headers", function()
       support.fault{ kind = "status", status = 429, ratelimit = 1, method = "GET" }
       local _, err, response = client.files.list{ retry = { initial_interval = 150 } }

@@ -18,6 +18,24 @@ describe("security", function()
     c:close()
   end)
 
+  it("debug and tostring hide every credential: any header case, Proxy-Authorization, Cookie, URL passwords", function()
+    local lines = {}
+    local url = support.url:gsub("^http://", "http://user:url-pass-3@")
+    local c = support.client({ server_url = url, retry = false, debug = function(line) lines[#lines + 1] = line end,
+      headers = { AUTHORIZATION = "Bearer sk-upper-1", ["proxy-authorization"] = "Basic cHJveHktc2VjcmV0LTI=",
+        Cookie = "session=cookie-4", ["X-Api-Key"] = "api-key-5", ["X-Trace"] = "shown-6" } })
+    c.files.list{ page_size = 1 }
+    local shown = table.concat(lines, "\n") .. "\n" .. tostring(c)
+    c:close()
+    for _, secret in ipairs({ "sk-upper-1", "cHJveHktc2VjcmV0LTI=", "url-pass-3", "cookie-4", "api-key-5", "user:" }) do
+      assert.is_false(support.has(shown, secret), secret .. " shown in " .. shown)
+    end
+    for _, hidden in ipairs({ "AUTHORIZATION: [redacted]", "proxy-authorization: [redacted]", "Cookie: [redacted]",
+      "X-Api-Key: [redacted]", "X-Trace: shown-6", "http://[redacted]@127.0.0.1:" }) do
+      assert.is_true(support.has(shown, hidden), hidden .. " not in " .. shown)
+    end
+  end)
+
   it("debug lines name transport failures too", function()
     local lines = {}
     local c = mistralai.new{ server_url = "http://127.0.0.1:1", api_key = "k", retry = false,

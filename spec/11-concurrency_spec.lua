@@ -323,4 +323,69 @@ describe("concurrency", function()
       c:close()
     end)
   end)
+  -- Closing a client ends every operation in flight with kind aborted, wherever close is
+  -- called from; results are kept, connections and temporary files freed at once.
+  describe("closing the client", function()
+    local id
+    setup(function()
+      id = assert(client.files.upload{ file = { file_name = "c.bin", content = ("c"):rep(4 * 1024 * 1024) } }).id
+    end)
+
+    it("from a task of gather: the others end aborted, gather returns every result", function()
+      support.fault{ kind = "trickle", rate = 1024 * 1024, method = "GET", path = "/v1/files/" .. id .. "/content" }
+      local dir = support.tmpdir()
+      local c = support.client()
+      local results = c:gather({
+        function() return c.files.download(id, { output = dir .. "/c.bin" }) end,
+        function()
+          assert(c.files.list{ page_size = 1 })
+          c:close()
+          return "closed"
+        end,
+        function() return "never started" end,
+      }, { concurrency = 2 })
+      assert.same(3, #results)
+      assert.is_nil(results[1][1])
+      assert.same("aborted", results[1][2].kind)
+      assert.same("the client was closed", results[1][2].message)
+      assert.same("closed", results[2][1])
+      assert.is_nil(results[3][1])
+      assert.same("the client was closed", results[3][2].message)
+      assert.same({}, support.ls(dir))
+    end)
+
+    it("from a sink: the download ends aborted, its connection closed at once", function()
+      support.fault{ kind = "trickle", rate = 1024 * 1024, method = "GET", path = "/v1/files/" .. id .. "/content" }
+      collectgarbage()
+      local before = support.open_resources()
+      local c = support.client()
+      local calls, after_close = 0, 0
+      local ok, err = c.files.download(id, { sink = function()
+        calls = calls + 1
+        if c.closed_once then after_close = after_close + 1 end
+        if calls == 2 then c:close() c.closed_once = true end
+      end })
+      assert.is_nil(ok)
+      assert.same("aborted", err.kind)
+      assert.same("the client was closed", err.message)
+      assert.same(0, after_close)  -- no call of the sink after the close
+      assert.same(before, support.open_resources())
+      assert.has_error(function() c.files.list() end, "mistralai: the client is closed")
+    end)
+
+    it("during a wait between attempts in gather: the wait ends at once", function()
+      support.fault{ kind = "status", status = 503, retry_after = "30", method = "GET" }
+      local c = support.client()
+      local t0 = core.now()
+      local results = c:gather({
+        function() return c.files.list() end,
+        function()
+          core.sleep(0.2)
+          c:close()
+        end,
+      })
+      assert.is_true(core.now() - t0 < 1, ("gather took %.1f s"):format(core.now() - t0))
+      assert.same("the client was closed", results[1][2].message)
+    end)
+  end)
 end)

@@ -48,7 +48,22 @@ function M.option(fname, n, opts, key, expected)
   return v
 end
 
+--- Raises unless s, which will reach a request line, a header or a multipart part header, is
+--- free of CR, LF and NUL: such a byte could end the line and start another (injection).
+function M.one_line(fname, n, s, what)
+  if s:find("[\r\n%z]") then M.argerror(fname, n, what .. " has CR, LF or NUL in it") end
+  return s
+end
+
+--- An optional string option that reaches the wire: one line, see one_line.
+function M.wire_string(fname, n, opts, key)
+  local v = M.option(fname, n, opts, key, "string")
+  if v ~= nil then M.one_line(fname, n, v, "option '" .. key .. "'") end
+  return v
+end
+
 local is_integer = require("mistralai.compat").is_integer
+M.is_integer = is_integer
 
 --- The largest count or millisecond figure the core takes (a 32-bit long: 24 days in ms).
 M.MAX_COUNT = 2147483647
@@ -58,7 +73,7 @@ function M.integer(fname, n, opts, key, min, max)
   local v = opts[key]
   if v == nil then return nil end
   if not is_integer(v) or (min and v < min) or (max and v > max) then
-    local range = max and (" from " .. min .. " to " .. max) or min and (" >= " .. min) or ""
+    local range = max and (" from %.0f to %.0f"):format(min, max) or min and (" >= %.0f"):format(min) or ""
     M.argerror(fname, n, "option '" .. key .. "' must be a whole number" .. range .. ", got " .. tostring(v))
   end
   return v
@@ -76,6 +91,7 @@ function M.string_list(fname, n, opts, key)
     if type(s) ~= "string" then
       M.argerror(fname, n, "option '" .. key .. "' item " .. i .. " must be a string")
     end
+    M.one_line(fname, n, s, "option '" .. key .. "' item " .. i)
   end
   return v
 end
@@ -91,9 +107,7 @@ function M.headers(fname, n, opts, key)
     if type(value) ~= "string" then
       M.argerror(fname, n, "header '" .. name .. "' must have a string value")
     end
-    if value:find("[\r\n%z]") then
-      M.argerror(fname, n, "header '" .. name .. "' has CR, LF or NUL in its value")
-    end
+    M.one_line(fname, n, value, "header '" .. name .. "'")
   end
   return h
 end

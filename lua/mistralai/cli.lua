@@ -141,6 +141,9 @@ local function on_terminal()
   return compat.execute("test -t 1 && test -t 2")
 end
 
+-- Is a progress line drawn and not yet ended? An interrupt clears it.
+local bar_drawn = false
+
 -- A progress bar on stderr, redrawn in place: bytes, percent, rate, time left.
 local function progress_bar(label)
   local now = require("mistralai.core").now
@@ -160,17 +163,31 @@ local function progress_bar(label)
       line = ("%s %s %s/s"):format(label, human(done), human(rate))
     end
     io.stderr:write("\r", line, "\27[K")
-    if total and done >= total then io.stderr:write("\n") end
+    bar_drawn = not (total and done >= total)
+    if not bar_drawn then io.stderr:write("\n") end
     io.stderr:flush()
   end
 end
 
+-- Text from a server (file names, messages) as the terminal may show it: control characters,
+-- C1 controls included, escaped, so no escape sequence from a server reaches the terminal.
+local function printable(s)
+  s = tostring(s)
+  s = s:gsub("[%z\1-\31\127]", function(c) return ("\\x%02x"):format(c:byte()) end)
+  return (s:gsub("\194([\128-\159])", function(c) return ("\\u%04x"):format(c:byte()) end))
+end
+
 local function fail(err)
   local msg = type(err) == "table" and err.message or tostring(err)
-  if type(err) == "table" and err.status then msg = msg .. " (HTTP " .. err.status .. ")" end
-  io.stderr:write("mistral-files: ", msg, "\n")
+  if type(err) == "table" and err.kind == "http" and not msg:find("HTTP " .. tostring(err.status), 1, true) then
+    msg = msg .. " (HTTP " .. tostring(err.status) .. ")"
+  end
+  io.stderr:write("mistral-files: ", printable(msg), "\n")
   return 1
 end
+
+-- Temporary files of this run, removed however main ends.
+local temps = {}
 
 local FIELDS = { "id", "object", "bytes", "created_at", "filename", "purpose", "sample_type", "num_lines",
   "mimetype", "source", "signature", "expires_at", "visibility", "deleted" }
@@ -179,28 +196,35 @@ local run = {}
 
 function run.upload(client, opts, args, show_progress)
   if opts.name and #args > 1 then usage_error("--name is for one file only") end
+  local expiry = opts.expiry and whole("expiry", opts.expiry, 1)
   for _, path in ipairs(args) do
     local file, temp = path, nil
     if path == "-" then  -- stdin goes through a temporary file, so memory stays flat
       temp = os.tmpname()
-      local out = assert(io.open(temp, "wb"))
-      while true do
+      temps[#temps + 1] = temp
+      local out, err = io.open(temp, "wb")
+      local copied = out ~= nil
+      while copied do
         local chunk = io.stdin:read(1024 * 1024)
         if not chunk then break end
-        out:write(chunk)
+        copied, err = out:write(chunk)  -- nil, why on a full disk
       end
-      out:close()
+      if out then
+        local closed, why = out:close()  -- the last buffered bytes may not fit either
+        if copied then copied, err = closed, why end
+      end
+      if not copied then return fail("cannot keep a copy of stdin in " .. temp .. ": " .. tostring(err)) end
       file = temp
     end
     local name = opts.name or (path == "-" and "stdin") or encode.basename(path)
     local f, err = client.files.upload{
       file = file, file_name = name, purpose = opts.purpose, visibility = opts.visibility,
-      expiry = opts.expiry and whole("expiry", opts.expiry, 1), validate = opts.validate,
+      expiry = expiry, validate = opts.validate,
       progress = show_progress and progress_bar("upload " .. name) or nil,
     }
     if temp then os.remove(temp) end
     if not f then return fail(err) end
-    io.stdout:write(("%s\t%s\t%s\n"):format(f.id, f.filename, human(f.bytes)))
+    io.stdout:write(("%s\t%s\t%s\n"):format(printable(f.id), printable(f.filename), human(f.bytes)))
   end
   return 0
 end
@@ -229,7 +253,7 @@ function run.ls(client, opts)
   end
   local rows = { { "ID", "FILENAME", "SIZE", "PURPOSE", "CREATED" } }
   for _, f in ipairs(files) do
-    rows[#rows + 1] = { f.id, f.filename or "", human(f.bytes), f.purpose or "",
+    rows[#rows + 1] = { printable(f.id), printable(f.filename or ""), human(f.bytes), printable(f.purpose or ""),
       f.created_at and os.date("!%Y-%m-%d %H:%M", f.created_at) or "" }
   end
   local widths = {}
@@ -252,15 +276,18 @@ function run.info(client, opts, args)
     return 0
   end
   for _, k in ipairs(FIELDS) do
-    if f[k] ~= nil then io.stdout:write(("%-12s %s\n"):format(k, tostring(f[k]))) end
+    if f[k] ~= nil then io.stdout:write(("%-12s %s\n"):format(k, printable(f[k]))) end
   end
   return 0
 end
 
 function run.download(client, opts, args, show_progress)
   local output = opts.o or opts.output
-  if output == "-" then
-    local ok, err = client.files.download(args[1], { sink = function(chunk) io.stdout:write(chunk) end })
+  if output == "-" then  -- every write checked: a full disk or a closed pipe is a failure
+    local ok, err = client.files.download(args[1], { sink = function(chunk)
+      local written, why = io.stdout:write(chunk)
+      if not written then return false, "cannot write to stdout: " .. tostring(why) end
+    end })
     if not ok then return fail(err) end
     return 0
   end
@@ -270,13 +297,14 @@ function run.download(client, opts, args, show_progress)
     output = encode.basename(f.filename or "")
     if output == "" or output == "." or output == ".." then output = args[1] end
   end
-  if not opts.force and io.open(output, "rb") then
+  -- without --force, an existing file of that name (readable or not) is refused, atomically
+  local ok, err = client.files.download(args[1], { output = output, overwrite = opts.force or false,
+    progress = show_progress and progress_bar("download " .. printable(output)) or nil })
+  if not ok and not opts.force and err.kind == "io" and err.message:find(": File exists$") then
     return fail(output .. " exists; --force overwrites it")
   end
-  local ok, err = client.files.download(args[1], { output = output,
-    progress = show_progress and progress_bar("download " .. output) or nil })
   if not ok then return fail(err) end
-  io.stdout:write(output, "\n")
+  io.stdout:write(printable(output), "\n")
   return 0
 end
 
@@ -284,7 +312,7 @@ function run.rm(client, _, args)
   local status = 0
   for _, id in ipairs(args) do
     local d, err = client.files.delete(id)
-    if d then io.stdout:write("deleted ", id, "\n") else status = fail(err) end
+    if d then io.stdout:write("deleted ", printable(id), "\n") else status = fail(err) end
   end
   return status
 end
@@ -292,7 +320,7 @@ end
 function run.url(client, opts, args)
   local u, err = client.files.get_signed_url(args[1], { expiry = opts.expiry and whole("expiry", opts.expiry, 1, 168) })
   if not u then return fail(err) end
-  io.stdout:write(u.url, "\n")
+  io.stdout:write(printable(u.url), "\n")
   return 0
 end
 
@@ -358,9 +386,18 @@ function M.main(argv)
     local show_progress = not global.quiet and on_terminal()
     local code = run[command](client, opts, args, show_progress)
     if client then client:close() end
+    local flushed, why = io.stdout:flush()  -- what is still buffered may not fit either
+    if not flushed then return fail("cannot write to stdout: " .. tostring(why)) end
     return code
   end)
+  for _, temp in ipairs(temps) do os.remove(temp) end
+  temps = {}
   if ok then return status end
+  if type(status) == "string" and status:find("interrupted!$") then  -- Ctrl-C, from the interpreter
+    if bar_drawn then io.stderr:write("\r\27[K") end
+    io.stderr:write("mistral-files: interrupted\n")
+    return 130
+  end
   if getmetatable(status) == Usage then
     io.stderr:write("mistral-files: ", status.msg, "\n", "Try 'mistral-files --help'.\n")
     return 2

@@ -3,7 +3,9 @@
 local check = require("mistralai.check")
 local files = require("mistralai.files")
 local driver = require("mistralai.driver")
+local errors = require("mistralai.errors")
 local retry = require("mistralai.retry")
+local redact = require("mistralai.redact")
 local tasks = require("mistralai.tasks")
 
 local M = {}
@@ -40,9 +42,9 @@ function M.new(opts)
   if key ~= nil and type(key) ~= "string" and type(key) ~= "function" then
     check.argerror(F, 1, "option 'api_key' must be a string or a function, got " .. type(key))
   end
-  local server_url = check.option(F, 1, opts, "server_url", "string")
+  local server_url = check.wire_string(F, 1, opts, "server_url")
     or os.getenv("MISTRAL_SERVER_URL") or "https://api.mistral.ai"
-  if not server_url:find("^https?://[^/]") then
+  if not server_url:find("^https?://[^/]") or server_url:find("[\r\n%z]") then
     check.argerror(F, 1, "option 'server_url' must be an http:// or https:// URL")
   end
   local ctx = {
@@ -53,7 +55,7 @@ function M.new(opts)
     connect_timeout_ms = check.integer(F, 1, opts, "connect_timeout_ms", 1, check.MAX_COUNT) or 10000,
     stall_bytes_per_s = check.integer(F, 1, opts, "stall_bytes_per_s", 0, check.MAX_COUNT) or 1024,
     stall_timeout_ms = check.integer(F, 1, opts, "stall_timeout_ms", 1000, check.MAX_COUNT) or 30000,
-    max_upload_bytes = check.integer(F, 1, opts, "max_upload_bytes", 0) or 512 * 1024 * 1024,
+    max_upload_bytes = check.integer(F, 1, opts, "max_upload_bytes", 0, 2 ^ 53) or 512 * 1024 * 1024,
     max_redirects = check.integer(F, 1, opts, "max_redirects", 0, check.MAX_COUNT) or 5,
     max_response_bytes = check.integer(F, 1, opts, "max_response_bytes", 1, check.MAX_COUNT) or 4 * 1024 * 1024,
     max_send_bytes_per_s = check.integer(F, 1, opts, "max_send_bytes_per_s", 1, check.MAX_COUNT),
@@ -63,8 +65,8 @@ function M.new(opts)
     sleep = check.option(F, 1, opts, "sleep", "function"),
     ca_file = check.option(F, 1, opts, "ca_file", "string"),
     ca_path = check.option(F, 1, opts, "ca_path", "string"),
-    proxy = check.option(F, 1, opts, "proxy", "string"),
-    no_proxy = check.option(F, 1, opts, "no_proxy", "string"),
+    proxy = check.wire_string(F, 1, opts, "proxy"),
+    no_proxy = check.wire_string(F, 1, opts, "no_proxy"),
   }
   local client = setmetatable({ server_url = ctx.base, files = files.bind(ctx) }, Client)
   contexts[client] = ctx
@@ -101,6 +103,10 @@ function Client:gather(fns, opts)
   local d = driver.of(ctx)
   local results, next_index, active = {}, 1, 0
   while true do
+    if ctx.closed then  -- closed by one of them: what has not started never will
+      for i = next_index, #fns do results[i] = { nil, errors.new("aborted", "the client was closed"), n = 2 } end
+      next_index = #fns + 1
+    end
     while next_index <= #fns and active < concurrency do
       local i = next_index
       next_index, active = i + 1, active + 1
@@ -154,7 +160,7 @@ end
 
 function Client:__tostring()
   local ctx = contexts[self]
-  return ("mistralai client (%s%s)"):format(self.server_url, ctx and ctx.closed and ", closed" or "")
+  return ("mistralai client (%s%s)"):format(redact.url(self.server_url), ctx and ctx.closed and ", closed" or "")
 end
 
 return M

@@ -41,6 +41,7 @@ function M.of(ctx)
 
   --- Lets the transfers move, for up to `seconds` or until one finishes, outside any task.
   function d.wait(seconds)
+    if ctx.closed then return end  -- closing let every transfer go: nothing is left to wait for
     local multi = d.multi()
     seconds = seconds or WAIT_MAX
     if not ctx.sleep then
@@ -69,7 +70,7 @@ function M.of(ctx)
   --- Waits between attempts without holding up the client's other tasks; a cancel handle
   --- (mistralai.cancel) ends the wait early where anything else can run meanwhile.
   function d.pause(seconds, cancel)
-    if tasks.current(ctx) then return tasks.pause(seconds, cancel) end
+    if tasks.current(ctx) then return tasks.pause(ctx, seconds, cancel) end
     local sleep = ctx.host_sleep or ctx.sleep
     if not (sleep and cancel) then return (sleep or core.sleep)(seconds) end
     -- the host's sleep may run the canceller: look at the handle every CANCEL_CHECK seconds

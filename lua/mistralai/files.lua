@@ -37,7 +37,8 @@ M.OPERATIONS = {
   { name = "each", options = LIST },
   { name = "retrieve", options = BY_ID },
   { name = "delete", options = BY_ID },
-  { name = "download", options = options({ "file_id", "output", "sink", "stream", "progress", "max_string_bytes" }) },
+  { name = "download", options = options({ "file_id", "output", "sink", "stream", "progress", "max_string_bytes",
+    "fsync", "overwrite" }) },
   { name = "get_signed_url", options = options({ "file_id", "expiry" }) },
 }
 
@@ -127,7 +128,8 @@ function M.upload(ctx, opts)
     if type(file.file_name) ~= "string" or file.file_name == "" then
       check.argerror(F, 1, "file.file_name must be a non-empty string")
     end
-    check.option(F, 1, file, "content_type", "string")
+    check.one_line(F, 1, file.file_name, "file.file_name")
+    check.wire_string(F, 1, file, "content_type")
     if file.reader ~= nil then
       check.option(F, 1, file, "reader", "function")
       check.option(F, 1, file, "rewind", "function")
@@ -151,14 +153,14 @@ function M.upload(ctx, opts)
     check.argerror(F, 1, "option 'file' must be a path or a table {file_name=, content= | reader=, size=}, got "
       .. type(file))
   end
-  local name = check.option(F, 1, opts, "file_name", "string")
+  local name = check.wire_string(F, 1, opts, "file_name")
   if name == "" then check.argerror(F, 1, "option 'file_name' must not be empty") end
-  part.filename = name or part.filename
-  part.type = check.option(F, 1, opts, "content_type", "string") or part.type
+  part.filename = check.one_line(F, 1, name or part.filename, "the file's name")
+  part.type = check.wire_string(F, 1, opts, "content_type") or part.type
     or encode.content_type(part.filename)
-  local purpose = check.option(F, 1, opts, "purpose", "string")
-  local visibility = check.option(F, 1, opts, "visibility", "string") or "workspace"
-  local expiry = check.integer(F, 1, opts, "expiry")
+  local purpose = check.wire_string(F, 1, opts, "purpose")
+  local visibility = check.wire_string(F, 1, opts, "visibility") or "workspace"
+  local expiry = check.integer(F, 1, opts, "expiry", 1, check.MAX_COUNT)
   local progress = check.option(F, 1, opts, "progress", "function")
 
   local validate = check.option(F, 1, opts, "validate", "boolean")
@@ -204,12 +206,12 @@ function M.upload(ctx, opts)
 end
 
 local function list_query(F, opts)
-  local page = check.integer(F, 1, opts, "page", 0) or 0
-  local page_size = check.integer(F, 1, opts, "page_size", 0) or 100
+  local page = check.integer(F, 1, opts, "page", 0, check.MAX_COUNT) or 0
+  local page_size = check.integer(F, 1, opts, "page_size", 0, check.MAX_COUNT) or 100
   local include_total = check.option(F, 1, opts, "include_total", "boolean")
   if include_total == nil then include_total = true end
-  local search = check.option(F, 1, opts, "search", "string")
-  local purpose = check.option(F, 1, opts, "purpose", "string")
+  local search = check.wire_string(F, 1, opts, "search")
+  local purpose = check.wire_string(F, 1, opts, "purpose")
   local sample_type = check.string_list(F, 1, opts, "sample_type")
   local source = check.string_list(F, 1, opts, "source")
   local mimetypes = check.string_list(F, 1, opts, "mimetypes")
@@ -288,6 +290,7 @@ local function id_and_options(F, a, b)
   check.known(F, n, opts, OPTIONS[F])
   if type(id) ~= "string" then check.argerror(F, 1, "file_id must be a string, got " .. type(id)) end
   if id == "" then check.argerror(F, 1, "file_id must not be empty") end
+  check.one_line(F, 1, id, "file_id")
   check_call_options(F, n, opts)
   -- Percent-encoded whole, so no id can reach another endpoint.
   return "/v1/files/" .. encode.segment(id), opts, n
@@ -303,7 +306,7 @@ function M.delete(ctx, a, b)
   return json_call(ctx, { method = "DELETE", path = path, idempotent = true }, opts)
 end
 
---- download(id[, { output = path | sink = fn | stream = true, progress? }]): the content as a
+--- download(id[, { output = path [, fsync?, overwrite?] | sink = fn | stream = true, progress? }]): the content as a
 --- string, true once it is in the output file (written atomically) or given to the sink, or a
 --- stream (mistralai.stream) once the body has begun.
 function M.download(ctx, a, b)
@@ -314,6 +317,11 @@ function M.download(ctx, a, b)
   local progress = check.option(F, n, opts, "progress", "function")
   if output == "" then check.argerror(F, n, "option 'output' must not be empty") end
   local stream = check.option(F, n, opts, "stream", "boolean")
+  local fsync = check.option(F, n, opts, "fsync", "boolean")
+  local overwrite = check.option(F, n, opts, "overwrite", "boolean")
+  if (fsync ~= nil or overwrite ~= nil) and not output then
+    check.argerror(F, n, "options 'fsync' and 'overwrite' go with 'output'")
+  end
   -- a download to a string is held in memory: bounded, 16 MiB unless the caller says more
   local max_string = check.integer(F, n, opts, "max_string_bytes", 1, check.MAX_COUNT) or 16 * 1024 * 1024
   if ((output and 1 or 0) + (sink and 1 or 0) + (stream and 1 or 0)) > 1 then
@@ -323,7 +331,8 @@ function M.download(ctx, a, b)
   local res, err = http.call(ctx, {
     method = "GET", path = path .. "/content", accept = "application/octet-stream",
     expect_type = "application/octet-stream", idempotent = true,
-    output = output, sink = sink, stream = stream, progress = on_progress, resumable = not stream,
+    output = output, fsync = fsync, overwrite = overwrite, sink = sink, stream = stream, progress = on_progress,
+    resumable = not stream,
     max_body_bytes = not (output or sink or stream) and max_string or nil,
   }, opts)
   if not res then return nil, err end

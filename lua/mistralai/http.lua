@@ -8,7 +8,9 @@ local driver = require("mistralai.driver")
 local errors = require("mistralai.errors")
 local retry = require("mistralai.retry")
 local resume = require("mistralai.resume")
+local redact = require("mistralai.redact")
 local stream = require("mistralai.stream")
+local tasks = require("mistralai.tasks")
 local version = require("mistralai.version")
 
 local M = {}
@@ -48,18 +50,16 @@ end
 
 local function redacted(lines)
   local out = {}
-  for i, line in ipairs(lines) do
-    out[i] = line:find("^[Aa]uthorization:") and "Authorization: [redacted]" or line
-  end
+  for i, line in ipairs(lines) do out[i] = redact.header_line(line) end
   return table.concat(out, " | ")
 end
 
 local function response_line(spec, req, res, err, attempt)
   local head = {}
-  for k, v in pairs(res.headers) do head[#head + 1] = k .. ": " .. v end
+  for k, v in pairs(res.headers) do head[#head + 1] = redact.header_line(k .. ": " .. v) end
   table.sort(head)
   local what = res.error and (err.kind .. ": " .. res.error.message) or tostring(res.status)
-  return ("< %s %s %s %.1f ms (attempt %d)%s"):format(what, spec.method, req.url,
+  return ("< %s %s %s %.1f ms (attempt %d)%s"):format(what, spec.method, redact.url(req.url),
     res.seconds * 1000, attempt, #head > 0 and (" | " .. table.concat(head, " | ")) or "")
 end
 
@@ -142,6 +142,8 @@ local function request_for(ctx, spec, opts, reuse_connection)
     url = ctx.base .. spec.path,
     parts = spec.parts,
     output = spec.output,
+    fsync = spec.fsync,
+    overwrite = spec.overwrite,
     sink = spec.sink,
     stream = spec.stream,
     expect_type = spec.expect_type,
@@ -162,7 +164,7 @@ local function request_for(ctx, spec, opts, reuse_connection)
   }
 end
 
---- Performs spec ({method, path, accept, idempotent, parts?, output?, sink?, stream?, progress?,
+--- Performs spec ({method, path, accept, idempotent, parts?, output?, fsync?, overwrite?, sink?, stream?, progress?,
 --- expect_type?, on_start?, reader?, resumable?, max_body_bytes?, resume_from?}) with the
 --- per-call opts ({timeout_ms?, headers?, retry?, cancel?, max_send_bytes_per_s?,
 --- max_recv_bytes_per_s?, max_response_bytes?}).
@@ -181,13 +183,15 @@ function M.call(ctx, spec, opts)
   -- never re-sends it on its own (it does on a reused connection that dies unanswered).
   local req = request_for(ctx, spec, opts, spec.idempotent or (policy and policy.retry_uploads) or false)
   local cancel = opts.cancel
+  -- a cancelled call, or a closed client (closing ends every call in flight), tries no more
+  local function stopped() return (cancel and cancel.cancelled) or ctx.closed end
   local fed = { taken = 0 }  -- how much of spec.reader this attempt has sent
   local resumed = resume.new(spec)
   local attempts = 0
   while true do
-    if cancel and cancel.cancelled then
+    if stopped() then
       if resumed then resumed:abandon() end
-      return nil, errors.new("aborted", "cancelled", { attempts = attempts })
+      return nil, errors.new("aborted", ctx.closed and "the client was closed" or "cancelled", { attempts = attempts })
     end
     attempts = attempts + 1
     if deadline then req.timeout_ms = math.max(1, math.ceil((deadline - now()) * 1000)) end
@@ -198,7 +202,7 @@ function M.call(ctx, spec, opts)
       range = ("Range: bytes=%d-"):format(spec.resume_from)
     end
     if range then req.headers[#req.headers + 1] = range end
-    if ctx.debug then ctx.debug(("> %s %s | %s"):format(spec.method, req.url, redacted(req.headers))) end
+    if ctx.debug then ctx.debug(("> %s %s | %s"):format(spec.method, redact.url(req.url), redacted(req.headers))) end
     local d = driver.of(ctx)
     local t, kind, message = d.multi():start(req)
     if not t then return nil, errors.new(kind, message, { attempts = attempts }) end
@@ -209,7 +213,17 @@ function M.call(ctx, spec, opts)
       return nil, refused
     end
     if cancel then cancel.transfers[t] = true end
-    local reader_err = await(d, t, spec, fed)  -- until done, or until a stream's first chunk
+    -- until done, or until a stream's first chunk. Whatever is raised meanwhile (Ctrl-C's
+    -- "interrupted!" from the interpreter, a task's error) frees the transfer and removes its
+    -- files before it goes on up: an interrupted script leaves no temporary file behind.
+    local guard = compat.yieldable_pcall or (not tasks.current(ctx) and pcall)  -- 5.1: no yield in pcall
+    local waited, reader_err = true
+    if guard then waited, reader_err = guard(await, d, t, spec, fed) else reader_err = await(d, t, spec, fed) end
+    if not waited then
+      t:close()
+      if resumed then resumed:abandon() end
+      error(reader_err, 0)
+    end
     if reader_err then
       reader_err.attempts = attempts
       return nil, reader_err
@@ -220,7 +234,7 @@ function M.call(ctx, spec, opts)
       res.attempts = attempts
       -- A stream that fails mid-way asks for the rest, as a retry of this call would.
       local function rest(r, delivered)
-        local wait = policy and not (cancel and cancel.cancelled) and retry.delay(policy, attempts, r, spec)
+        local wait = policy and not stopped() and retry.delay(policy, attempts, r, spec)
         if not wait or (now() - started) * 1000 + wait > policy.max_elapsed_time
             or (deadline and now() + wait / 1000 >= deadline) then
           return nil
@@ -251,8 +265,8 @@ function M.call(ctx, spec, opts)
       if resumed then resumed:abandon() end
       error(res.error.raised, 0)
     end
-    local wait = policy and not (cancel and cancel.cancelled)
-      and (start_over and 0 or retry.delay(policy, attempts, res, spec))
+    if ctx.closed and err.kind == "aborted" then err.message = "the client was closed" end
+    local wait = policy and not stopped() and (start_over and 0 or retry.delay(policy, attempts, res, spec))
     -- a reader already read from cannot be sent again, unless it can start over
     if wait and fed.taken > 0 and not spec.reader.rewind then wait = nil end
     if wait and ((now() - started) * 1000 + wait > policy.max_elapsed_time

@@ -1,7 +1,8 @@
 --- Resumed downloads: when a download fails mid-way and is tried again, the new attempt asks
 --- for the rest only (Range: bytes=N-). The core checks the answer: a 206 whose Content-Range
 --- starts at N continues the bytes had so far; a 200 starts the body over, which an output file
---- or a string can take but not a sink that already has the first bytes ("resume_refused").
+--- or a string can take but not a sink (nor a FIFO or a device given as the output) that
+--- already has the first bytes ("resume_refused").
 --- No byte is handed twice to a sink; the output's temporary file is kept between attempts.
 
 local M = {}
@@ -33,7 +34,7 @@ end
 function Resume:failed(t, res)
   local name = res.error and res.error.name
   local start_over = (res.status == 416 and self.bytes > 0) or name == "resume_refused"
-  if self.output then
+  if self.output and not res.direct then
     self.file = t:keep_partial() or self.file
     if start_over then self.bytes = 0
     elseif res.status >= 200 and res.status < 300 then
@@ -41,7 +42,7 @@ function Resume:failed(t, res)
     end
     return start_over
   end
-  if self.sink then  -- what a sink got stays given
+  if self.sink or res.direct then  -- what a sink (or a FIFO, a device) got stays given
     if res.status >= 200 and res.status < 300 then self.bytes = self.bytes + res.delivered end
     return false
   end

@@ -1,7 +1,7 @@
 --- When and how long to wait before trying a failed request again.
 --- Delays follow the official Python SDK: initial_interval * exponent^n plus up to 1 s of
 --- jitter (the `jitter` field), capped at max_interval (milliseconds). A Retry-After header
---- wins, also capped.
+--- wins, also capped, but never waits less than initial_interval.
 local check = require("mistralai.check")
 
 local M = {}
@@ -26,22 +26,32 @@ local TRANSIENT = {
   send_failed = true, recv_failed = true,
 }
 
-local numeric = { initial_interval = true, max_interval = true, exponent = true, max_elapsed_time = true,
-  jitter = true }
+-- Each number's range: milliseconds up to the core's 24 days; a growth factor that keeps a
+-- wait a wait. NaN and the infinities are outside every range (a NaN exponent once spun a call).
+local RANGES = { initial_interval = { 0, check.MAX_COUNT }, max_interval = { 0, check.MAX_COUNT },
+  max_elapsed_time = { 0, check.MAX_COUNT }, jitter = { 0, check.MAX_COUNT }, exponent = { 1, 10 } }
 
 --- Checks a retry option (a table or false) for fname's argument n.
 function M.check(fname, n, v)
   if v == nil or v == false then return v end
   if type(v) ~= "table" then check.argerror(fname, n, "option 'retry' must be a table or false") end
   for k, x in pairs(v) do
-    if numeric[k] then
-      if type(x) ~= "number" or x < 0 then
-        check.argerror(fname, n, "retry." .. k .. " must be a non-negative number")
+    local range = RANGES[k]
+    if range then
+      if type(x) ~= "number" or not (x >= range[1] and x <= range[2]) then  -- `not` catches NaN
+        check.argerror(fname, n, ("retry.%s must be a number from %d to %d, got %s"):format(k, range[1], range[2],
+          tostring(x)))
       end
     elseif k == "retry_connection_errors" or k == "retry_uploads" then
       if type(x) ~= "boolean" then check.argerror(fname, n, "retry." .. k .. " must be a boolean") end
     elseif k == "status_codes" then
       if type(x) ~= "table" then check.argerror(fname, n, "retry.status_codes must be a list") end
+      for i, code in pairs(x) do
+        local listed = check.is_integer(i) and i >= 1 and i <= #x
+        if not (listed and check.is_integer(code) and code >= 100 and code <= 599) then
+          check.argerror(fname, n, "retry.status_codes must be a list of HTTP status codes (100 to 599)")
+        end
+      end
     else
       check.argerror(fname, n, "unknown option 'retry." .. tostring(k) .. "'")
     end
@@ -103,8 +113,10 @@ function M.delay(p, n, res, spec)
     if not spec.idempotent and not p.retry_uploads and res.status ~= 429 and res.status ~= 503 then
       return nil
     end
+    -- A server's Retry-After may lengthen the wait, never shorten it below the first interval:
+    -- "Retry-After: 0" or a date in the past would otherwise make a call hammer it.
     local after = M.retry_after_seconds(res.headers["retry-after"])
-    if after then return math.min(after * 1000, p.max_interval) end
+    if after then return math.min(math.max(after * 1000, p.initial_interval), p.max_interval) end
   end
   local backoff = p.initial_interval * p.exponent ^ (n - 1) + math.random() * p.jitter
   return math.min(backoff, p.max_interval)

@@ -31,16 +31,22 @@ function M.await(t)
   while not t:ready() do coroutine.yield(t) end
 end
 
---- Waits, inside a task, for the given seconds, or until the cancel handle is cancelled.
-function M.pause(seconds, cancel)
-  local pause = { wake = core.now() + seconds, cancel = cancel }
-  while core.now() < pause.wake and not (cancel and cancel.cancelled) do coroutine.yield(pause) end
+-- Is a pause over early: its cancel handle used, or its client closed?
+local function cut_short(pause)
+  return (pause.cancel and pause.cancel.cancelled) or pause.ctx.closed
 end
 
--- The time a task waits for (nil: it waits for a transfer); 0 once its cancel handle is used.
+--- Waits, inside a task, for the given seconds, or until the cancel handle is cancelled or
+--- ctx's client closed.
+function M.pause(ctx, seconds, cancel)
+  local pause = { wake = core.now() + seconds, cancel = cancel, ctx = ctx }
+  while core.now() < pause.wake and not cut_short(pause) do coroutine.yield(pause) end
+end
+
+-- The time a task waits for (nil: it waits for a transfer); 0 once its pause is cut short.
 local function wake_of(w)
   if type(w) ~= "table" then return nil end
-  return (w.cancel and w.cancel.cancelled) and 0 or w.wake
+  return cut_short(w) and 0 or w.wake
 end
 
 --- Starts fn() as a task, run at the next run_ready; on_done(ok, packed results or error) is
