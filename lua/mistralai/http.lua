@@ -216,7 +216,8 @@ function M.call(ctx, spec, opts)
     -- until done, or until a stream's first chunk. Whatever is raised meanwhile (Ctrl-C's
     -- "interrupted!" from the interpreter, a task's error) frees the transfer and removes its
     -- files before it goes on up: an interrupted script leaves no temporary file behind.
-    local guard = compat.yieldable_pcall or (not tasks.current(ctx) and pcall)  -- 5.1: no yield in pcall
+    -- (PUC 5.1 cannot yield across pcall: there a task, or a sleep function that yields, waits unguarded)
+    local guard = compat.yieldable_pcall or (not tasks.current(ctx) and not ctx.sleep and pcall)
     local waited, reader_err = true
     if guard then waited, reader_err = guard(await, d, t, spec, fed) else reader_err = await(d, t, spec, fed) end
     if not waited then
