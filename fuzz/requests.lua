@@ -59,6 +59,7 @@ end
 local KEYS = { "file", "purpose", "expiry", "visibility", "file_name", "content_type", "progress", "page", "page_size",
   "include_total", "sample_type", "source", "search", "mimetypes", "file_id", "output", "sink", "timeout_ms", "headers",
   "retry", "bogus" }
+local temp_files = {}  -- every temporary name handed out, removed after each call
 local function random_options()
   local opts = {}
   for _ = 1, math.random(0, 5) do
@@ -66,7 +67,10 @@ local function random_options()
     local v = random_value()
     if k == "file" and math.random() < 0.5 then v = { file_name = random_string(), content = random_string() } end
     if k == "headers" and math.random() < 0.7 then v = { [random_string()] = random_string() } end
-    if k == "output" and math.random() < 0.5 then v = os.tmpname() end
+    if k == "output" and math.random() < 0.5 then
+      v = os.tmpname()
+      temp_files[#temp_files + 1] = v
+    end
     if k == "retry" then v = false end  -- the echo never fails; keep calls fast
     opts[k] = v
   end
@@ -158,7 +162,10 @@ while core.now() < deadline and failures == 0 do
     check_request(op, r1, opts)
     seen.sent = seen.sent + 1
   end
-  if type(opts.output) == "string" then os.remove(opts.output) end
+  for i, path in ipairs(temp_files) do
+    os.remove(path)
+    temp_files[i] = nil
+  end
 end
 client:close()
 server:stop()

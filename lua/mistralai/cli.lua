@@ -25,6 +25,10 @@ Options:
   --api-key-env NAME   the environment variable that holds the key (default MISTRAL_API_KEY)
   --quiet              no progress bars
   --limit-rate RATE    cap each transfer at RATE bytes a second, each way (as curl: 500K, 2M)
+  --timeout SECONDS    give up on each operation after this long, retries included
+  --retries N          retry a failed request at most N times (default: for up to a minute)
+  --no-retry           never retry
+  --verbose            one line on stderr per request and per response (the key hidden)
   --help               this help; COMMAND --help for a command's
   --version            the version
 ]]
@@ -33,21 +37,25 @@ Options:
 -- argument count.
 local COMMANDS = {
   upload = { args = "1+", usage = [[
-Usage: mistral-files upload FILE... [--purpose P] [--visibility V] [--expiry HOURS] [--name NAME] [--validate]
+Usage: mistral-files upload FILE... [--purpose P] [--visibility V] [--expiry HOURS] [--name NAME]
+                                   [--content-type TYPE] [--validate]
   Uploads each FILE ("-" reads stdin) and prints its id, name and size.
-  --purpose P        fine-tune, batch, ocr (sent as given)
-  --visibility V     workspace (default) or user
-  --expiry HOURS     the file expires after this many hours
-  --name NAME        the file name to store (one file only)
-  --validate         check each file is valid JSON Lines before sending it
-]], options = { purpose = "value", visibility = "value", expiry = "value", name = "value", validate = "flag" } },
+  --purpose P          fine-tune, batch, ocr (sent as given)
+  --visibility V       workspace (default) or user
+  --expiry HOURS       the file expires after this many hours
+  --name NAME          the file name to store (one file only)
+  --content-type TYPE  the file part's type (default: from the name's extension)
+  --validate           check each file is valid JSON Lines before sending it
+]], options = { purpose = "value", visibility = "value", expiry = "value", name = "value", validate = "flag",
+    ["content-type"] = "value" } },
   ls = { args = "0", usage = [[
-Usage: mistral-files ls [--purpose P] [--search S] [--source S] [--sample-type T]
-                        [--page N --page-size N | --all] [--json]
+Usage: mistral-files ls [--purpose P] [--search S] [--source S] [--sample-type T] [--mimetypes M]
+                        [--page N --page-size N | --all] [--include-total] [--json]
   Lists files: a table (id, file name, size, purpose, created), or JSON lines with --json.
-  --source and --sample-type may be given more than once. --all lists every page.
+  --source, --sample-type and --mimetypes may be given more than once. --all lists every
+  page. --include-total ends the table with the number of files that match.
 ]], options = { purpose = "value", search = "value", source = "list", ["sample-type"] = "list", page = "value",
-    ["page-size"] = "value", all = "flag", json = "flag" } },
+    ["page-size"] = "value", all = "flag", json = "flag", mimetypes = "list", ["include-total"] = "flag" } },
   info = { args = "1", usage = [[
 Usage: mistral-files info ID [--json]
   Shows a file's metadata.
@@ -73,7 +81,7 @@ Usage: mistral-files validate FILE...
 }
 
 local GLOBAL = { ["server-url"] = "value", ["api-key-env"] = "value", quiet = "flag", help = "flag", version = "flag",
-  ["limit-rate"] = "value" }
+  ["limit-rate"] = "value", timeout = "value", retries = "value", ["no-retry"] = "flag", verbose = "flag" }
 
 local Usage = {}  -- raised for usage errors
 
@@ -177,10 +185,19 @@ local function printable(s)
   return (s:gsub("\194([\128-\159])", function(c) return ("\\u%04x"):format(c:byte()) end))
 end
 
+-- The variable that should hold the key, when it is unset or empty: a 401 then says so.
+local missing_key_env
+
 local function fail(err)
   local msg = type(err) == "table" and err.message or tostring(err)
-  if type(err) == "table" and err.kind == "http" and not msg:find("HTTP " .. tostring(err.status), 1, true) then
-    msg = msg .. " (HTTP " .. tostring(err.status) .. ")"
+  if type(err) == "table" then
+    if err.status == 401 and missing_key_env then msg = missing_key_env .. " is not set" end
+    if err.kind == "http" and not msg:find("HTTP " .. tostring(err.status), 1, true) then
+      msg = msg .. " (HTTP " .. tostring(err.status) .. ")"
+    end
+    if type(err.attempts) == "number" and err.attempts > 1 then
+      msg = msg .. (" (%d attempts over %.1f s)"):format(err.attempts, err.elapsed or 0)
+    end
   end
   io.stderr:write("mistral-files: ", printable(msg), "\n")
   return 1
@@ -188,6 +205,15 @@ end
 
 -- Temporary files of this run, removed however main ends.
 local temps = {}
+
+-- A new temporary file, in $TMPDIR when set (mktemp's rule), else where Lua puts them.
+local function temp_file()
+  local p = io.popen("mktemp -t mistral-files-stdin.XXXXXXXX 2>/dev/null")
+  local path = p and p:read("*l")
+  if p then p:close() end
+  if path and path ~= "" then return path end
+  return os.tmpname()
+end
 
 local FIELDS = { "id", "object", "bytes", "created_at", "filename", "purpose", "sample_type", "num_lines",
   "mimetype", "source", "signature", "expires_at", "visibility", "deleted" }
@@ -200,7 +226,7 @@ function run.upload(client, opts, args, show_progress)
   for _, path in ipairs(args) do
     local file, temp = path, nil
     if path == "-" then  -- stdin goes through a temporary file, so memory stays flat
-      temp = os.tmpname()
+      temp = temp_file()
       temps[#temps + 1] = temp
       local out, err = io.open(temp, "wb")
       local copied = out ~= nil
@@ -219,7 +245,7 @@ function run.upload(client, opts, args, show_progress)
     local name = opts.name or (path == "-" and "stdin") or encode.basename(path)
     local f, err = client.files.upload{
       file = file, file_name = name, purpose = opts.purpose, visibility = opts.visibility,
-      expiry = expiry, validate = opts.validate,
+      expiry = expiry, validate = opts.validate, content_type = opts["content-type"],
       progress = show_progress and progress_bar("upload " .. name) or nil,
     }
     if temp then os.remove(temp) end
@@ -234,7 +260,8 @@ function run.ls(client, opts)
     usage_error("--all lists every page: no --page or --page-size")
   end
   local query = { purpose = opts.purpose, search = opts.search, source = opts.source, sample_type = opts["sample-type"],
-    page_size = opts["page-size"] and whole("page-size", opts["page-size"], 1) or 100 }
+    mimetypes = opts.mimetypes, page_size = opts["page-size"] and whole("page-size", opts["page-size"], 1) or 100 }
+  local total
   local files = {}
   if opts.all then
     local ok, err = pcall(function()
@@ -245,7 +272,8 @@ function run.ls(client, opts)
     query.page = opts.page and whole("page", opts.page, 0) or 0
     local page, err = client.files.list(query)
     if not page then return fail(err) end
-    files = page.data
+    files = type(page.data) == "table" and page.data or {}
+    total = page.total
   end
   if opts.json then
     for _, f in ipairs(files) do io.stdout:write(cjson.encode(f), "\n") end
@@ -265,6 +293,7 @@ function run.ls(client, opts)
     for c, v in ipairs(r) do cells[c] = c < #r and (v .. (" "):rep(widths[c] - #v)) or v end
     io.stdout:write(table.concat(cells, "  "), "\n")
   end
+  if opts["include-total"] then io.stdout:write(printable(total or #files), " files match\n") end
   return 0
 end
 
@@ -352,6 +381,34 @@ local function rate(value)
   return bytes
 end
 
+-- The client the global options ask for: key, server, rate cap, timeout, retries, verbosity.
+-- Retries show on stderr as they happen, unless --quiet.
+local function new_client(global)
+  local key_env = global["api-key-env"] or "MISTRAL_API_KEY"
+  local key = os.getenv(key_env)
+  missing_key_env = (key == nil or key == "") and key_env or nil
+  local url = global["server-url"]
+  if url and not url:find("^https?://[^/]") then usage_error("--server-url takes an http:// or https:// URL") end
+  local cap = global["limit-rate"] and rate(global["limit-rate"])
+  local timeout = global.timeout and tonumber(global.timeout)
+  if global.timeout and not (timeout and timeout > 0 and timeout <= 86400) then
+    usage_error("--timeout takes seconds, more than 0 and at most 86400")
+  end
+  if global.retries and global["no-retry"] then usage_error("--retries and --no-retry exclude each other") end
+  local retry = global.retries and { max_retries = whole("retries", global.retries, 0) }
+  if global["no-retry"] then retry = false end
+  return mistralai.new{ api_key = key or "", server_url = url, max_send_bytes_per_s = cap, max_recv_bytes_per_s = cap,
+    timeout_ms = timeout and math.ceil(timeout * 1000), retry = retry,
+    debug = global.verbose and function(line) io.stderr:write(printable(line), "\n") end or nil,
+    on_retry = not global.quiet and function(info)
+      if bar_drawn then io.stderr:write("\r\27[K") end
+      local e = info.error
+      local why = e.kind == "http" and ("%s (HTTP %s)"):format(e.message, tostring(e.status)) or e.message
+      io.stderr:write(("mistral-files: retrying in %.1f s (attempt %d): %s\n"):format(info.wait, info.attempt + 1,
+        printable(why)))
+    end or nil }
+end
+
 local function count_ok(spec, n)
   if spec == "0" then return n == 0 end
   if spec == "1" then return n == 1 end
@@ -378,10 +435,7 @@ function M.main(argv)
     if not count_ok(spec.args, #args) then usage_error("wrong number of arguments for " .. command) end
     local client
     if command ~= "validate" then
-      local key_env = global["api-key-env"] or "MISTRAL_API_KEY"
-      local cap = global["limit-rate"] and rate(global["limit-rate"])
-      client = mistralai.new{ api_key = os.getenv(key_env) or "", server_url = global["server-url"],
-        max_send_bytes_per_s = cap, max_recv_bytes_per_s = cap }
+      client = new_client(global)
     end
     local show_progress = not global.quiet and on_terminal()
     local code = run[command](client, opts, args, show_progress)

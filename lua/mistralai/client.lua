@@ -14,7 +14,7 @@ local OPTIONS = {}
 for _, k in ipairs({ "api_key", "server_url", "timeout_ms", "headers", "retry", "connect_timeout_ms",
   "stall_bytes_per_s", "stall_timeout_ms", "max_upload_bytes", "max_redirects", "debug", "sleep",
   "ca_file", "ca_path", "proxy", "no_proxy", "max_send_bytes_per_s", "max_recv_bytes_per_s",
-  "max_response_bytes" }) do
+  "max_response_bytes", "on_retry" }) do
   OPTIONS[k] = true
 end
 
@@ -62,6 +62,7 @@ function M.new(opts)
     max_recv_bytes_per_s = check.integer(F, 1, opts, "max_recv_bytes_per_s", 1, check.MAX_COUNT),
     retry = retry.check(F, 1, opts.retry),
     debug = check.option(F, 1, opts, "debug", "function"),
+    on_retry = check.option(F, 1, opts, "on_retry", "function"),
     sleep = check.option(F, 1, opts, "sleep", "function"),
     ca_file = check.option(F, 1, opts, "ca_file", "string"),
     ca_path = check.option(F, 1, opts, "ca_path", "string"),

@@ -271,13 +271,18 @@ function M.call(ctx, spec, opts)
     -- a reader already read from cannot be sent again, unless it can start over
     if wait and fed.taken > 0 and not spec.reader.rewind then wait = nil end
     if wait and ((now() - started) * 1000 + wait > policy.max_elapsed_time
-        or (deadline and now() + wait / 1000 >= deadline)) then
+        or (deadline and now() + wait / 1000 >= deadline)
+        or (policy.max_retries and attempts > policy.max_retries)) then
       wait = nil
     end
     if not wait then
       if resumed then resumed:abandon() end
-      err.attempts = attempts
+      err.attempts, err.elapsed = attempts, now() - started
       return nil, err
+    end
+    if ctx.on_retry then
+      ctx.on_retry({ attempt = attempts, wait = wait / 1000, error = err, method = spec.method,
+        url = redact.url(req.url) })
     end
     d.pause(wait / 1000, cancel)
     if fed.taken > 0 then

@@ -15,6 +15,7 @@ M.defaults = {
   retry_connection_errors = true,
   status_codes = { 429, 500, 502, 503, 504 },
   retry_uploads = false,     -- true: also retry uploads the server may have stored
+  max_retries = nil,         -- a number: at most this many retries, within max_elapsed_time
 }
 
 -- The core's failures that the same request may get past when tried again: refused or
@@ -29,7 +30,8 @@ local TRANSIENT = {
 -- Each number's range: milliseconds up to the core's 24 days; a growth factor that keeps a
 -- wait a wait. NaN and the infinities are outside every range (a NaN exponent once spun a call).
 local RANGES = { initial_interval = { 0, check.MAX_COUNT }, max_interval = { 0, check.MAX_COUNT },
-  max_elapsed_time = { 0, check.MAX_COUNT }, jitter = { 0, check.MAX_COUNT }, exponent = { 1, 10 } }
+  max_elapsed_time = { 0, check.MAX_COUNT }, jitter = { 0, check.MAX_COUNT }, exponent = { 1, 10 },
+  max_retries = { 0, check.MAX_COUNT } }
 
 --- Checks a retry option (a table or false) for fname's argument n.
 function M.check(fname, n, v)
@@ -38,7 +40,8 @@ function M.check(fname, n, v)
   for k, x in pairs(v) do
     local range = RANGES[k]
     if range then
-      if type(x) ~= "number" or not (x >= range[1] and x <= range[2]) then  -- `not` catches NaN
+      local whole = k ~= "max_retries" or check.is_integer(x)
+      if type(x) ~= "number" or not (whole and x >= range[1] and x <= range[2]) then  -- `not` catches NaN
         check.argerror(fname, n, ("retry.%s must be a number from %d to %d, got %s"):format(k, range[1], range[2],
           tostring(x)))
       end
