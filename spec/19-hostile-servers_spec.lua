@@ -96,6 +96,26 @@ describe("a hostile server", function()
     assert.same("query.3: bad; worse", err.message)
   end)
 
+  it("decodes every error shape the API uses: message, detail string, detail list, error.message, none", function()
+    local cases = {
+      { 400, '{"message":"m1","code":3001,"type":"invalid_request"}', "m1", "3001", "invalid_request" },
+      { 404, '{"detail":"d2"}', "d2" },
+      { 422, '{"detail":[{"loc":["body","purpose"],"msg":"bad"},{"loc":["query","page"],"msg":"worse"}]}',
+        "body.purpose: bad; query.page: worse" },
+      { 500, '{"error":{"message":"m4"}}', "m4" },
+      { 502, "<html>gateway</html>", "^HTTP 502" },
+      { 503, "", "^HTTP 503" },
+    }
+    for _, case in ipairs(cases) do
+      support.fault{ kind = "body", status = case[1], body = case[2], method = "GET" }
+      local page, err = client.files.list{ retry = false }
+      assert.is_nil(page)
+      assert.same({ "http", case[1], case[2] }, { err.kind, err.status, err.body })
+      if case[3]:find("^%^") then assert.matches(case[3], err.message) else assert.same(case[3], err.message) end
+      assert.same({ case[4], case[5] }, { err.code, err.type })
+    end
+  end)
+
   it("answers of any shape give a result or an error value, never a Lua error", function()
     local bodies = { "null", "[]", "7", '"x"', '{"data":5}', '{"data":"abc"}', '{"data":[null,1,{}]}',
       '{"error":true}', '{"message":{"a":1}}', '{"detail":{}}', '\255\254', '{"bytes":1e400}' }

@@ -20,6 +20,18 @@ end
 
 M.OPTIONS = OPTIONS
 
+--- The defaults of the client's options, in one place (docs/api.md says the same; the
+--- spec of defaults checks both).
+M.DEFAULTS = {
+  connect_timeout_ms = 10000,
+  stall_bytes_per_s = 1024,
+  stall_timeout_ms = 30000,
+  max_upload_bytes = 512 * 1024 * 1024,
+  max_redirects = 5,
+  max_response_bytes = 4 * 1024 * 1024,
+}
+local DEFAULTS = M.DEFAULTS
+
 local contexts = setmetatable({}, { __mode = "k" })  -- client -> its private context
 
 local Client = {}
@@ -47,17 +59,19 @@ function M.new(opts)
   if not server_url:find("^https?://[^/]") or server_url:find("[\r\n%z]") then
     check.argerror(F, 1, "option 'server_url' must be an http:// or https:// URL")
   end
+  -- an option with a default (DEFAULTS), in [min, max]
+  local function defaulted(name, min, max) return check.integer(F, 1, opts, name, min, max) or DEFAULTS[name] end
   local ctx = {
     base = normalise_server_url(server_url),
     api_key = type(key) == "function" and key or function() return key end,
     headers = check.headers(F, 1, opts, "headers"),
     timeout_ms = check.integer(F, 1, opts, "timeout_ms", 1, check.MAX_COUNT),
-    connect_timeout_ms = check.integer(F, 1, opts, "connect_timeout_ms", 1, check.MAX_COUNT) or 10000,
-    stall_bytes_per_s = check.integer(F, 1, opts, "stall_bytes_per_s", 0, check.MAX_COUNT) or 1024,
-    stall_timeout_ms = check.integer(F, 1, opts, "stall_timeout_ms", 1000, check.MAX_COUNT) or 30000,
-    max_upload_bytes = check.integer(F, 1, opts, "max_upload_bytes", 0, 2 ^ 53) or 512 * 1024 * 1024,
-    max_redirects = check.integer(F, 1, opts, "max_redirects", 0, check.MAX_COUNT) or 5,
-    max_response_bytes = check.integer(F, 1, opts, "max_response_bytes", 1, check.MAX_COUNT) or 4 * 1024 * 1024,
+    connect_timeout_ms = defaulted("connect_timeout_ms", 1, check.MAX_COUNT),
+    stall_bytes_per_s = defaulted("stall_bytes_per_s", 0, check.MAX_COUNT),
+    stall_timeout_ms = defaulted("stall_timeout_ms", 1000, check.MAX_COUNT),
+    max_upload_bytes = defaulted("max_upload_bytes", 0, 2 ^ 53),
+    max_redirects = defaulted("max_redirects", 0, check.MAX_COUNT),
+    max_response_bytes = defaulted("max_response_bytes", 1, check.MAX_COUNT),
     max_send_bytes_per_s = check.integer(F, 1, opts, "max_send_bytes_per_s", 1, check.MAX_COUNT),
     max_recv_bytes_per_s = check.integer(F, 1, opts, "max_recv_bytes_per_s", 1, check.MAX_COUNT),
     retry = retry.check(F, 1, opts.retry),

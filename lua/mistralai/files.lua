@@ -48,6 +48,7 @@ for _, op in ipairs(M.OPERATIONS) do OPTIONS[op.name] = op.options end
 local FILE_TABLE = set({ "file_name", "content", "content_type", "reader", "size", "rewind" })
 
 local function check_call_options(fname, n, opts)
+  if next(opts) == nil then return end  -- the common case, on every call
   check.integer(fname, n, opts, "timeout_ms", 1, check.MAX_COUNT)
   check.integer(fname, n, opts, "max_send_bytes_per_s", 1, check.MAX_COUNT)
   check.integer(fname, n, opts, "max_recv_bytes_per_s", 1, check.MAX_COUNT)

@@ -30,13 +30,17 @@ end
 --- The header lines of a request: defaults, then the client's, then the call's headers, a
 --- later name replacing an earlier one whatever its case.
 local function header_lines(ctx, spec, call_headers)
+  local auth = authorization(ctx)
+  if ctx.headers == nil and call_headers == nil then  -- the common case: nothing to merge
+    if auth then return { "Authorization: " .. auth, "Accept: " .. spec.accept, "User-Agent: " .. USER_AGENT } end
+    return { "Accept: " .. spec.accept, "User-Agent: " .. USER_AGENT }
+  end
   local names, values = {}, {}
   local function set(name, value)
     local k = name:lower()
     if values[k] == nil then names[#names + 1] = k end
     values[k] = name .. ": " .. value
   end
-  local auth = authorization(ctx)
   if auth then set("Authorization", auth) end
   set("Accept", spec.accept)
   set("User-Agent", USER_AGENT)

@@ -7,6 +7,8 @@ local errors = require("mistralai.errors")
 return {
   _VERSION = require("mistralai.version"),
   new = client.new,
+  --- The defaults, for reading: { client = options of new, retry = the retry policy's }.
+  defaults = { client = client.DEFAULTS, retry = require("mistralai.retry").defaults },
   --- A handle that cancels the operations given it as option `cancel` (mistralai.cancel).
   cancel_handle = require("mistralai.cancel").new,
   --- Is v an error value returned by this library?

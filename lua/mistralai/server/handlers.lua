@@ -11,6 +11,11 @@ local M = {}
 
 local settings  -- from the launcher: api_key, data_dir, max_file_bytes, secret, control
 
+-- THE API'S DEFAULTS, applied here and nowhere else: what the real API stores when an upload
+-- leaves a field out (its documentation's defaults). The client's specs assert what it sends
+-- on the wire (the echo and the journal), never what these fill in.
+local API_DEFAULTS = { purpose = "fine-tune", visibility = "workspace" }
+
 local PURPOSES = { ["fine-tune"] = true, batch = true, ocr = true }
 local VISIBILITIES = { workspace = true, user = true }
 local SAMPLE_TYPES = { ["fine-tune"] = "instruct", batch = "batch_request", ocr = "instruct" }
@@ -143,12 +148,12 @@ local function upload()
   end
   if not file then return invalid({ "body", "file" }, "Field required", nil) end
 
-  local purpose = fields.purpose or "fine-tune"
+  local purpose = fields.purpose or API_DEFAULTS.purpose
   if not PURPOSES[purpose] then
     discard()
     return invalid({ "body", "purpose" }, "Input should be 'fine-tune', 'batch' or 'ocr'", purpose)
   end
-  local visibility = fields.visibility or "workspace"
+  local visibility = fields.visibility or API_DEFAULTS.visibility
   if not VISIBILITIES[visibility] then
     discard()
     return invalid({ "body", "visibility" }, "Input should be 'workspace' or 'user'", visibility)
