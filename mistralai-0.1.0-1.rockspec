@@ -47,6 +47,7 @@ build = {
     ["mistralai.encode"] = "lua/mistralai/encode.lua",
     ["mistralai.errors"] = "lua/mistralai/errors.lua",
     ["mistralai.files"] = "lua/mistralai/files.lua",
+    ["mistralai.formats"] = "lua/mistralai/formats.lua",
     ["mistralai.http"] = "lua/mistralai/http.lua",
     ["mistralai.json"] = "lua/mistralai/json.lua",
     ["mistralai.jsonl"] = "lua/mistralai/jsonl.lua",

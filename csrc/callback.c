@@ -3,8 +3,9 @@
 
 #include "callback.h"
 
+/* A byte count: an integer where the Lua has them (5.3+), so a progress shows 255, not 255.0. */
 static void push_count(lua_State *L, curl_off_t n, int known) {
-  if (known) lua_pushnumber(L, (lua_Number)n);
+  if (known) lua_pushinteger(L, (lua_Integer)n);
   else lua_pushnil(L);
 }
 

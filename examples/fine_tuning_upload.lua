@@ -21,15 +21,15 @@ for i = 1, 200 do
 end
 out:close()
 
--- 2. check it: mistral-files validate does the same from the shell
-local lines, problems = jsonl.check_file(path)
+-- 2. check it as fine-tuning needs it (docs/formats.md): mistral-files validate does the same
+local lines, problems = jsonl.check_file(path, "fine-tune")
 if problems then
-  print("not valid JSON Lines: " .. jsonl.describe(problems))
+  print("not valid for fine-tuning: " .. jsonl.describe(problems))
   os.exit(1)
 end
-print(("checked: %d lines of valid JSON Lines"):format(lines))
+print(("checked: %d conversations, valid for fine-tuning"):format(lines))
 
--- 3. upload (validate = true would run the same check inside upload)
+-- 3. upload (validate = true would run the same check, for the upload's purpose, inside upload)
 local f, err = client.files.upload{
   file = path, purpose = "fine-tune", file_name = "squares.jsonl",
   progress = function(done, total) io.write(("\ruploading %3d%%"):format(math.floor(done * 100 / total))) end,

@@ -167,13 +167,14 @@ describe("errors", function()
 
     it("invalid: validate = true refuses a file that is not JSON Lines, before sending", function()
       local c = support.echo_client()
-      local f, err = c.files.upload{ file = { file_name = "t.jsonl", content = '{"a":1}\n[2]\n{"b":\n' }, validate = true }
+      local chat = '{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}'
+      local f, err = c.files.upload{ file = { file_name = "t.jsonl", content = chat .. '\n[2]\n{"b":\n' }, validate = true }
       assert.is_nil(f)
       assert.same("invalid", err.kind)
       assert.same({ { line = 2, reason = "not a JSON object" },
         { line = 3, reason = "invalid JSON: Expected value but found T_END at character 6" } }, err.problems)
-      assert.matches("^t%.jsonl is not valid JSON Lines: line 2: not a JSON object; line 3: ", err.message)
-      local path = support.write(dir .. "/ok.jsonl", '{"a":1}\n')
+      assert.matches("^t%.jsonl is not valid for purpose fine%-tune: line 2: not a JSON object; line 3: ", err.message)
+      local path = support.write(dir .. "/ok.jsonl", chat .. "\n")
       assert(c.files.upload{ file = path, validate = true })
       local _, empty = c.files.upload{ file = { file_name = "e.jsonl", content = "" }, validate = true }
       assert.same({ { line = 0, reason = "the file is empty" } }, empty.problems)

@@ -136,6 +136,15 @@ describe("bad input", function()
     end
   end)
 
+  it("a list filter that is not a sequence is an argument error, not dropped", function()
+    for _, bad in ipairs({ { x = "instruct" }, { "a", nil, "c" }, { [0] = "a" } }) do
+      assert.has_error(function() client.files.list{ sample_type = bad } end)
+      local ok, err = pcall(client.files.list, { source = bad })
+      assert.is_false(ok)
+      assert.matches("bad argument #1 to 'list' %(option 'source' must be a list", err)
+    end
+  end)
+
   -- A CR, LF or NUL in a string that reaches a request line, a header or a part header could
   -- start a line of its own: an argument error, before anything is sent.
   describe("strings that reach the wire", function()

@@ -69,11 +69,11 @@ describe("mistral-files", function()
   end)
 
   it("upload --validate refuses a bad file before sending it", function()
-    local bad = support.write(dir .. "/bad.jsonl", '{"ok":1}\nnot json\n')
+    local bad = support.write(dir .. "/bad.jsonl", '{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}\nnot json\n')
     local status, out, err = cli("upload " .. bad .. " --validate")
     assert.same(1, status)
     assert.same("", out)
-    assert.same("mistral-files: bad.jsonl is not valid JSON Lines: line 2: invalid JSON: "
+    assert.same("mistral-files: bad.jsonl is not valid for purpose fine-tune: line 2: invalid JSON: "
       .. "Expected value but found invalid token at character 1\n", err)
   end)
 
@@ -171,8 +171,9 @@ describe("mistral-files", function()
   end)
 
   it("validate reports the first bad lines by number", function()
-    local good = support.write(dir .. "/good.jsonl", '{"a":1}\n{"b":[1,2]}\n')
-    local bad = support.write(dir .. "/bad2.jsonl", '{"a":1}\n[1]\n\n"s"\n{"x":"\255"}\n')
+    local chat = '{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}]}'
+    local good = support.write(dir .. "/good.jsonl", chat .. "\n" .. chat .. "\n")
+    local bad = support.write(dir .. "/bad2.jsonl", chat .. '\n[1]\n\n"s"\n{"x":"\255"}\n')
     local empty = support.write(dir .. "/empty.jsonl", "")
     local status, out = cli(("validate %s %s %s"):format(good, bad, empty))
     assert.same(1, status)
@@ -221,6 +222,19 @@ describe("mistral-files", function()
     local s2, _, err2 = cli("ls >/dev/full")
     assert.same(1, s2)
     assert.same("mistral-files: cannot write to stdout: No space left on device\n", err2)
+  end)
+
+  it("a temporary folder that takes no more bytes: upload - fails with the reason, its copy removed", function()
+    local temp = dir .. "/tmp-full"
+    support.sh("mkdir -p '" .. temp .. "'")
+    local input = support.random_file(dir .. "/big-stdin.bin", 64 * 1024)
+    -- a file size limit of 1 KiB (SIGXFSZ ignored, so writes fail with EFBIG): a full disk as
+    -- the process sees it
+    local status, _, err = cli("upload - --name s.bin", { stdin = input,
+      env = "TMPDIR='" .. temp .. "' sh -c 'trap \"\" XFSZ; ulimit -f 2; exec \"$0\" \"$@\"'" })
+    assert.same(1, status)
+    assert.matches("^mistral%-files: cannot keep a copy of stdin in .*: File too large\n$", err)
+    assert.same({}, support.ls(temp))
   end)
 
   it("upload - removes its copy of stdin on every way out: success, failure, usage error", function()

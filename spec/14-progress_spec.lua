@@ -49,6 +49,7 @@ describe("progress", function()
     end
     for _, c in ipairs(calls) do
       if c[2] ~= nil then assert.same(#content, c[2]) end
+      if math.type then assert.same("integer", math.type(c[1])) end  -- 255, not 255.0, where Lua has integers
     end
     assert.same({ #content, #content }, { calls[#calls][1], calls[#calls][2] })
   end)

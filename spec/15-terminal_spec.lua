@@ -3,6 +3,13 @@
 local support = require("support")
 
 describe("mistral-files on a terminal", function()
+  -- Starts command (shell text) in a new tmux session of 160x12. The text goes through a
+  -- script file: quoted into tmux's argument, its $? would be the outer shell's.
+  local function tmux_run(session, command)
+    local script = support.write(support.tmpdir() .. "/run.sh", command .. "\n")
+    support.sh(("tmux new-session -d -s %s -x 160 -y 12 'sh %s'"):format(session, script))
+  end
+
   it("draws a progress bar while downloading and finishes it", function()
     local dir = support.tmpdir()
     local root = support.sh("pwd"):gsub("%s+$", "")
@@ -16,7 +23,7 @@ describe("mistral-files on a terminal", function()
     local command = ("cd '%s' && env LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s/build/%s/?.so;;' "
       .. "MISTRAL_SERVER_URL='%s' MISTRAL_API_KEY='%s' %s '%s/bin/mistral-files' download %s -o out.bin; "
       .. "echo EXIT=$?; sleep 60"):format(dir, root, root, root, lua, support.url, support.api_key, lua, root, f.id)
-    support.sh(("tmux new-session -d -s %s -x 160 -y 12 %q"):format(session, command))
+    tmux_run(session, command)
     local function screen() return support.sh("tmux capture-pane -p -t " .. session) end
     local partial, final
     for _ = 1, 3000 do  -- read the screen until the command has finished (bounded)
@@ -40,7 +47,7 @@ describe("mistral-files on a terminal", function()
 
     -- --quiet, or stdout not a terminal: the same download on the same terminal draws nothing
     local function screen_of(variant, name)
-      support.sh(("tmux new-session -d -s %s-%s -x 160 -y 12 %q"):format(session, name, variant))
+      tmux_run(session .. "-" .. name, variant)
       local text
       for _ = 1, 3000 do
         text = support.sh(("tmux capture-pane -p -t %s-%s"):format(session, name))
@@ -56,5 +63,38 @@ describe("mistral-files on a terminal", function()
     assert.matches("EXIT=0", piped)
     assert.is_false(support.has(piped, "["))
     assert.same("piped.bin\n", support.read(dir .. "/printed.txt"))
+  end)
+  it("Ctrl-C clears the progress line, says so and exits 130, leaving no temporary file", function()
+    local dir = support.tmpdir()
+    local root = support.sh("pwd"):gsub("%s+$", "")
+    local lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
+    local c = support.client()
+    local f = assert(c.files.upload{ file = { file_name = "int.bin", content = ("i"):rep(8 * 1024 * 1024) } })
+    c:close()
+    support.reset()
+    support.fault{ kind = "trickle", rate = 512 * 1024, method = "GET", path = "/v1/files/" .. f.id .. "/content" }
+    local session = "mistralai-int-" .. os.time() .. "-" .. math.random(1e6)
+    -- the shell around it ignores Ctrl-C (as an interactive one does) and reports the exit status
+    local command = ("trap '' INT; cd '%s' && env LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s/build/%s/?.so;;' "
+      .. "MISTRAL_SERVER_URL='%s' MISTRAL_API_KEY='%s' %s '%s/bin/mistral-files' download %s -o int.bin; "
+      .. "echo EXIT=$?; sleep 60"):format(dir, root, root, root, lua, support.url, support.api_key, lua, root, f.id)
+    tmux_run(session, command)
+    local function screen() return support.sh("tmux capture-pane -p -t " .. session) end
+    local drawn = false
+    for _ = 1, 3000 do  -- until the bar shows (bounded)
+      if screen():find("download int%.bin %[") then drawn = true break end
+    end
+    support.sh("tmux send-keys -t " .. session .. " C-c")
+    local final
+    for _ = 1, 3000 do
+      local text = screen()
+      if text:find("EXIT=%d") then final = text break end
+    end
+    support.sh("tmux kill-session -t " .. session)
+    assert.is_true(drawn, "no bar was drawn")
+    assert.is_string(final, "the command did not finish")
+    assert.matches("\nmistral%-files: interrupted\nEXIT=130", "\n" .. final)
+    assert.is_false(support.has(final, "download int.bin ["), final)  -- the bar line was cleared
+    assert.same({}, support.ls(dir))
   end)
 end)

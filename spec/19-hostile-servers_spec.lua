@@ -116,6 +116,17 @@ describe("a hostile server", function()
     end
   end)
 
+  it("each stops with an error when a server that ignores `page` sends the same page again", function()
+    local page = '{"object":"list","data":[{"id":"a"},{"id":"b"}],"total":100}'
+    support.fault{ kind = "body", status = 200, body = page, method = "GET", times = 5 }
+    local seen = {}
+    local ok, err = pcall(function() for f in client.files.each{ page_size = 2 } do seen[#seen + 1] = f.id end end)
+    assert.is_false(ok)
+    assert.same("decode", err.kind)
+    assert.same("page 1 repeats page 0: the server ignores `page`", err.message)
+    assert.same({ "a", "b" }, seen)
+  end)
+
   it("answers of any shape give a result or an error value, never a Lua error", function()
     local bodies = { "null", "[]", "7", '"x"', '{"data":5}', '{"data":"abc"}', '{"data":[null,1,{}]}',
       '{"error":true}', '{"message":{"a":1}}', '{"detail":{}}', '\255\254', '{"bytes":1e400}' }

@@ -108,7 +108,7 @@ function Client:driver() end
 ---@field file_name? string The name to store.
 ---@field content_type? string The file part's Content-Type.
 ---@field progress? fun(done: integer, total: integer) Bytes of the file sent so far.
----@field validate? boolean Check the file is JSON Lines before sending it.
+---@field validate? boolean Check the file is valid for the upload's purpose (docs/formats.md) before sending it.
 
 ---@class mistralai.ListOptions: mistralai.CallOptions
 ---@field page? integer 0-based (default 0).

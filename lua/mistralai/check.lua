@@ -87,6 +87,14 @@ function M.string_list(fname, n, opts, key)
   if type(v) ~= "table" then
     M.argerror(fname, n, "option '" .. key .. "' must be a string or a list of strings")
   end
+  local count = 0
+  for k in pairs(v) do  -- a key outside 1..#v, or a hole, would be dropped silently: refused
+    count = count + 1
+    if not (is_integer(k) and k >= 1 and k <= #v) or count > #v then
+      M.argerror(fname, n, "option '" .. key .. "' must be a list (1, 2, ... without holes), got key " .. tostring(k))
+    end
+  end
+  if count ~= #v then M.argerror(fname, n, "option '" .. key .. "' must be a list (1, 2, ... without holes)") end
   for i, s in ipairs(v) do
     if type(s) ~= "string" then
       M.argerror(fname, n, "option '" .. key .. "' item " .. i .. " must be a string")

@@ -18,7 +18,7 @@ Commands:
   download ID      download a file's content
   rm ID...         delete files
   url ID           print a signed URL that serves the file without the key
-  validate FILE... check JSON Lines files for fine-tuning
+  validate FILE... check files are what their purpose needs (default fine-tune)
 
 Options:
   --server-url URL     the API (default: $MISTRAL_SERVER_URL, else https://api.mistral.ai)
@@ -45,7 +45,7 @@ Usage: mistral-files upload FILE... [--purpose P] [--visibility V] [--expiry HOU
   --expiry HOURS       the file expires after this many hours
   --name NAME          the file name to store (one file only)
   --content-type TYPE  the file part's type (default: from the name's extension)
-  --validate           check each file is valid JSON Lines before sending it
+  --validate           check each file is valid for its purpose before sending it
 ]], options = { purpose = "value", visibility = "value", expiry = "value", name = "value", validate = "flag",
     ["content-type"] = "value" } },
   ls = { args = "0", usage = [[
@@ -74,10 +74,14 @@ Usage: mistral-files url ID [--expiry HOURS]
   Prints a signed URL that serves the file without the key (expiry 1-168 hours, default 24).
 ]], options = { expiry = "value" } },
   validate = { args = "1+", usage = [[
-Usage: mistral-files validate FILE...
-  Checks that each file is JSON Lines as fine-tuning needs it: valid UTF-8, one JSON object
-  per line, not empty. Reports the first bad lines by number.
-]], options = {} },
+Usage: mistral-files validate FILE... [--purpose P]
+  Checks that each file is what the purpose needs, as upload --validate does. fine-tune and
+  batch: JSON Lines (valid UTF-8, one JSON object per line, not empty) whose lines have the
+  purpose's fields; ocr: a PDF, an image or a DOCX or PPTX document, told from its content;
+  any other purpose: JSON Lines only. Reports the first 10 bad lines by number, and how many
+  more there are.
+  --purpose P          fine-tune (default), batch, ocr
+]], options = { purpose = "value" } },
 }
 
 local GLOBAL = { ["server-url"] = "value", ["api-key-env"] = "value", quiet = "flag", help = "flag", version = "flag",
@@ -353,19 +357,22 @@ function run.url(client, opts, args)
   return 0
 end
 
-function run.validate(_, _, args)
-  local status = 0
+function run.validate(_, opts, args)
+  local status, purpose = 0, opts.purpose or "fine-tune"
   for _, path in ipairs(args) do
-    local lines, problems = jsonl.check_file(path)
-    if lines == nil then
+    local checked, problems = jsonl.check_file(path, purpose)
+    if checked == nil then
       status = fail("cannot read " .. path .. ": " .. tostring(problems))
     elseif problems then
       status = 1
       for _, p in ipairs(problems) do
-        io.stdout:write(("%s:%d: %s\n"):format(path, p.line, p.reason))
+        io.stdout:write(("%s:%d: %s\n"):format(path, p.line, printable(p.reason)))
       end
+      if problems.more then io.stdout:write(("%s: ... and %d more\n"):format(path, problems.more)) end
+    elseif type(checked) == "string" then  -- ocr: the file's type
+      io.stdout:write(("%s: ok, %s\n"):format(path, checked))
     else
-      io.stdout:write(("%s: ok, %d lines\n"):format(path, lines))
+      io.stdout:write(("%s: ok, %d lines\n"):format(path, checked))
     end
   end
   return status

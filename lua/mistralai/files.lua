@@ -175,14 +175,19 @@ function M.upload(ctx, opts)
       return errors.new("limit", ("%s is %d bytes, over the limit of %d bytes")
         :format(part.filename, size, ctx.max_upload_bytes))
     end
-    if validate and not validated then
+    if validate and not validated then  -- what the purpose needs; the API's default purpose is fine-tune
       validated = true
-      local jsonl = require("mistralai.jsonl")
-      local _, problems
-      if part.path then _, problems = jsonl.check_file(part.path) else _, problems = jsonl.check_string(part.data) end
+      local jsonl, as = require("mistralai.jsonl"), purpose or "fine-tune"
+      local checked, problems
+      if part.path then
+        checked, problems = jsonl.check_file(part.path, as)
+      else
+        checked, problems = jsonl.check_string(part.data, as)
+      end
+      if checked == nil then return errors.new("io", "cannot read " .. tostring(problems)) end
       if problems then
-        return errors.new("invalid", part.filename .. " is not valid JSON Lines: " .. jsonl.describe(problems),
-          { problems = problems })
+        return errors.new("invalid", ("%s is not valid for purpose %s: %s"):format(part.filename, as,
+          jsonl.describe(problems)), { problems = problems })
       end
     end
   end
@@ -267,8 +272,16 @@ function M.each(ctx, opts)
         error(err, 0)
       end
       page = page + 1
+      local previous = items
       items, i = type(p.data) == "table" and p.data or {}, 0  -- whatever the server sent
       if #items == 0 then finished = true return nil end
+      -- a server that ignores `page` would make this loop for ever: the same page twice ends it
+      if previous and #previous == #items and type(items[1]) == "table" and type(previous[1]) == "table"
+          and items[1].id == previous[1].id and items[#items].id == previous[#previous].id then
+        finished = true
+        local why = ("page %d repeats page %d: the server ignores `page`"):format(page - 1, page - 2)
+        error(errors.new("decode", why), 0)
+      end
     end
     i = i + 1
     return items[i]
