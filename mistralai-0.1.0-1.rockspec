@@ -41,6 +41,7 @@ build = {
     ["mistralai.cancel"] = "lua/mistralai/cancel.lua",
     ["mistralai.check"] = "lua/mistralai/check.lua",
     ["mistralai.cli"] = "lua/mistralai/cli.lua",
+    ["mistralai.cli_progress"] = "lua/mistralai/cli_progress.lua",
     ["mistralai.client"] = "lua/mistralai/client.lua",
     ["mistralai.compat"] = "lua/mistralai/compat.lua",
     ["mistralai.driver"] = "lua/mistralai/driver.lua",

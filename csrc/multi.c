@@ -361,7 +361,10 @@ static int multi_start(lua_State *L) {
 /* Takes out every transfer (they report "cancelled") and frees libcurl's handle and its
  * connections. */
 static void close_now(lua_State *L, mx_multi *m) {
-  while (m->head != NULL) let_go(L, m, m->head);
+  while (m->head != NULL) {
+    mx_output_abandon(&m->head->out);  /* its caller may never run again (Ctrl-C, a dropped task) */
+    let_go(L, m, m->head);
+  }
   curl_multi_cleanup(m->cm);
   m->cm = NULL;
   free(m->watches);

@@ -186,6 +186,14 @@ int mx_output_commit(mx_output *o) {
   return err;
 }
 
+void mx_output_abandon(mx_output *o) {
+  if (o->file != NULL) fclose(o->file);
+  o->file = NULL;
+  if (o->tmp_path != NULL) mx_unlink(o->tmp_path);
+  free(o->tmp_path);
+  o->tmp_path = NULL;
+}
+
 void mx_output_discard(mx_output *o) {
   if (o->file != NULL) fclose(o->file);
   o->file = NULL;

@@ -35,6 +35,9 @@ int mx_output_write(mx_output *o, const char *p, size_t len);
 /* Closes the file (synced first with MX_OUTPUT_FSYNC) and moves it over the destination.
  * Returns 0, or an errno value (the temporary file is then removed). */
 int mx_output_commit(mx_output *o);
+/* Closes the file and removes the temporary file at once, for a transfer its driver let go
+ * of (its client closed): nothing stays on disk however long its Lua object lives. */
+void mx_output_abandon(mx_output *o);
 /* Closes and removes whatever was not committed, and frees o's memory. Idempotent. */
 void mx_output_discard(mx_output *o);
 

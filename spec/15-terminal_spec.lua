@@ -5,9 +5,9 @@ local support = require("support")
 describe("mistral-files on a terminal", function()
   -- Starts command (shell text) in a new tmux session of 160x12. The text goes through a
   -- script file: quoted into tmux's argument, its $? would be the outer shell's.
-  local function tmux_run(session, command)
+  local function tmux_run(session, command, columns)
     local script = support.write(support.tmpdir() .. "/run.sh", command .. "\n")
-    support.sh(("tmux new-session -d -s %s -x 160 -y 12 'sh %s'"):format(session, script))
+    support.sh(("tmux new-session -d -s %s -x %d -y 12 'sh %s'"):format(session, columns or 160, script))
   end
 
   it("draws a progress bar while downloading and finishes it", function()
@@ -96,5 +96,73 @@ describe("mistral-files on a terminal", function()
     assert.matches("\nmistral%-files: interrupted\nEXIT=130", "\n" .. final)
     assert.is_false(support.has(final, "download int.bin ["), final)  -- the bar line was cleared
     assert.same({}, support.ls(dir))
+  end)
+  it("the bar fits the terminal at 40, 60 and 120 columns, never wraps; download -o - draws it too", function()
+    local dir = support.tmpdir()
+    local root = support.sh("pwd"):gsub("%s+$", "")
+    local lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
+    local c = support.client()
+    local f = assert(c.files.upload{ file = { file_name = "wide.bin", content = ("w"):rep(2 * 1024 * 1024) } })
+    c:close()
+    local env = ("env LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s/build/%s/?.so;;' "
+      .. "MISTRAL_SERVER_URL='%s' MISTRAL_API_KEY='%s' %s '%s/bin/mistral-files'")
+      :format(root, root, root, lua, support.url, support.api_key, lua, root)
+    local function final_screen(columns, args)
+      support.reset()
+      support.fault{ kind = "trickle", rate = 2 * 1024 * 1024, method = "GET", path = "/v1/files/" .. f.id .. "/content" }
+      local session = ("mistralai-w%d-%d-%d"):format(columns, os.time(), math.random(1e6))
+      tmux_run(session, ("cd '%s' && %s %s; echo EXIT=$?; sleep 60"):format(dir, env, args), columns)
+      local text
+      for _ = 1, 3000 do
+        text = support.sh("tmux capture-pane -p -t " .. session)
+        if text:find("EXIT=%d") then break end
+      end
+      support.sh("tmux kill-session -t " .. session)
+      return text
+    end
+    local name = "a-long-output-name-to-fit-.bin"  -- 30: its bar line must shorten at 40 columns
+    for _, columns in ipairs({ 40, 60, 120 }) do
+      local text = final_screen(columns, "download " .. f.id .. " --force -o " .. name)
+      assert.matches("EXIT=0", text)
+      local bar = text:match("(download [^\n]*100%%[^\n]*)\n")  -- the whole bar on one line
+      assert.is_string(bar, columns .. " columns:\n" .. text)
+      assert.is_true(#bar < columns, ("%d columns: a bar of %d: %s"):format(columns, #bar, bar))
+      assert.matches("\n" .. name:gsub("%p", "%%%0") .. "\n", text)  -- the next line, not a wrapped rest
+    end
+    local piped = final_screen(80, "download " .. f.id .. " -o - > piped.bin")
+    assert.matches("download " .. f.id:gsub("%p", "%%%0") .. " %[#+%] 100%%", piped)
+    assert.same(2 * 1024 * 1024, #support.read(dir .. "/piped.bin"))
+  end)
+  it("several downloads side by side: a line each while they run, and a total line", function()
+    local dir = support.tmpdir()
+    local root = support.sh("pwd"):gsub("%s+$", "")
+    local lua = os.getenv("MISTRALAI_TEST_LUA") or "lua5.4"
+    local c = support.client()
+    local ids = {}
+    for i = 1, 3 do
+      ids[i] = assert(c.files.upload{ file = { file_name = "side" .. i .. ".bin", content = ("s"):rep(1024 * 1024) } }).id
+    end
+    c:close()
+    support.reset()
+    for _, id in ipairs(ids) do
+      support.fault{ kind = "trickle", rate = 512 * 1024, method = "GET", path = "/v1/files/" .. id .. "/content" }
+    end
+    local session = "mistralai-board-" .. os.time() .. "-" .. math.random(1e6)
+    tmux_run(session, ("cd '%s' && env LUA_PATH='%s/lua/?.lua;%s/lua/?/init.lua;;' LUA_CPATH='%s/build/%s/?.so;;' "
+      .. "MISTRAL_SERVER_URL='%s' MISTRAL_API_KEY='%s' %s '%s/bin/mistral-files' download %s -j 3; echo EXIT=$?; sleep 60")
+      :format(dir, root, root, root, lua, support.url, support.api_key, lua, root, table.concat(ids, " ")))
+    local during, final
+    for _ = 1, 3000 do
+      local text = support.sh("tmux capture-pane -p -t " .. session)
+      if not during and select(2, text:gsub("download [%x-]+ %[", "")) == 3 and text:find("0/3 files") then
+        during = text
+      end
+      if text:find("EXIT=%d") then final = text break end
+    end
+    support.sh("tmux kill-session -t " .. session)
+    assert.is_string(during, "never three lines and a total:\n" .. tostring(final))
+    assert.matches("3/3 files %[#+%] 100%% 3%.0 MiB / 3%.0 MiB", final)
+    assert.is_nil(final:find("download [%x-]+ %["), final)  -- ended lines go, the total stays
+    assert.matches("side1%.bin\nside2%.bin\nside3%.bin\nEXIT=0", final)
   end)
 end)

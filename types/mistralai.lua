@@ -6,6 +6,7 @@
 
 ---@class mistralai
 ---@field _VERSION string The rock's version.
+---@field defaults { client: table<string, integer>, retry: mistralai.Retry } The defaults, to read.
 local mistralai = {}
 
 ---Creates a client. Every option is optional.
@@ -41,6 +42,7 @@ function mistralai.cancel_handle() end
 ---@field max_upload_bytes? integer Uploads over this are refused before sending (default 512 MiB).
 ---@field max_redirects? integer Redirects followed (default 5).
 ---@field debug? fun(line: string) One line per request and response, Authorization redacted.
+---@field on_retry? fun(info: { attempt: integer, wait: number, error: mistralai.Error, method: string, url: string }) Before each wait between attempts.
 ---@field sleep? fun(seconds: number) Yields to your event loop between steps: the client never blocks.
 ---@field ca_file? string Trust anchors for HTTPS (a PEM file).
 ---@field ca_path? string Trust anchors for HTTPS (a hashed folder).
@@ -125,6 +127,8 @@ function Client:driver() end
 
 ---@class mistralai.DownloadOptions: mistralai.IdOptions
 ---@field output? string A path, written atomically.
+---@field fsync? boolean With output: sync the data and the folder around the rename.
+---@field overwrite? boolean With output: false never replaces an existing file (default true).
 ---@field sink? fun(chunk: string): boolean?, string? Called with each chunk; false[, msg] stops.
 ---@field stream? boolean true: the result is a mistralai.Stream read at the caller's pace.
 ---@field max_string_bytes? integer The most of a download to a string (16 MiB); more ends with kind "limit".
@@ -181,6 +185,7 @@ function Client:driver() end
 ---@field status integer
 ---@field headers table<string, string> Lower-case names.
 ---@field attempts integer
+---@field body? string The JSON answer as sent (all but download).
 
 ---@class mistralai.Error
 ---@field kind "http"|"network"|"timeout"|"io"|"decode"|"aborted"|"limit"|"invalid"
@@ -191,6 +196,8 @@ function Client:driver() end
 ---@field body string?
 ---@field headers table<string, string>?
 ---@field attempts integer?
+---@field elapsed number? Seconds from the call's start to its end, waits included.
+---@field reason string? A stable name of a transfer's failure (docs/api.md).
 ---@field problems { line: integer, reason: string }[]? kind "invalid": the first bad lines
 
 ---@class mistralai.nvim

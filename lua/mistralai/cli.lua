@@ -5,6 +5,9 @@ local compat = require("mistralai.compat")
 local encode = require("mistralai.encode")
 local jsonl = require("mistralai.jsonl")
 local cjson = require("cjson.safe")
+local progress = require("mistralai.cli_progress")
+local human = progress.human
+local decode_raw = require("mistralai.json").decode_raw
 
 local M = {}
 
@@ -38,8 +41,9 @@ Options:
 local COMMANDS = {
   upload = { args = "1+", usage = [[
 Usage: mistral-files upload FILE... [--purpose P] [--visibility V] [--expiry HOURS] [--name NAME]
-                                   [--content-type TYPE] [--validate]
-  Uploads each FILE ("-" reads stdin) and prints its id, name and size.
+                                   [--content-type TYPE] [--validate] [-j N]
+  Uploads each FILE ("-" reads stdin) and prints its id, name and size. Several files run side
+  by side, -j N at a time (default 4); every one is tried, and the exit status is 1 if any failed.
   --purpose P          fine-tune, batch, ocr (sent as given)
   --visibility V       workspace (default) or user
   --expiry HOURS       the file expires after this many hours
@@ -47,7 +51,7 @@ Usage: mistral-files upload FILE... [--purpose P] [--visibility V] [--expiry HOU
   --content-type TYPE  the file part's type (default: from the name's extension)
   --validate           check each file is valid for its purpose before sending it
 ]], options = { purpose = "value", visibility = "value", expiry = "value", name = "value", validate = "flag",
-    ["content-type"] = "value" } },
+    ["content-type"] = "value", j = "value" } },
   ls = { args = "0", usage = [[
 Usage: mistral-files ls [--purpose P] [--search S] [--source S] [--sample-type T] [--mimetypes M]
                         [--page N --page-size N | --all] [--include-total] [--json]
@@ -60,11 +64,13 @@ Usage: mistral-files ls [--purpose P] [--search S] [--source S] [--sample-type T
 Usage: mistral-files info ID [--json]
   Shows a file's metadata.
 ]], options = { json = "flag" } },
-  download = { args = "1", usage = [[
-Usage: mistral-files download ID [-o PATH] [--force]
-  Downloads a file's content: to PATH, to stdout with -o -, or else to the file's own name in
-  the current folder, which is never overwritten without --force.
-]], options = { o = "value", output = "value", force = "flag" } },
+  download = { args = "1+", usage = [[
+Usage: mistral-files download ID... [-o PATH] [--force] [-j N]
+  Downloads each file's content: to PATH (one file), to stdout with -o -, or else to the
+  file's own name in the current folder, which is never overwritten without --force.
+  Several files run side by side, -j N at a time (default 4); every one is tried, and the
+  exit status is 1 if any failed.
+]], options = { o = "value", output = "value", force = "flag", j = "value" } },
   rm = { args = "1+", usage = [[
 Usage: mistral-files rm ID...
   Deletes files.
@@ -131,14 +137,6 @@ local function parse(argv)
   return global, command, opts, args
 end
 
-local function human(bytes)
-  if bytes == nil then return "?" end
-  local units = { "B", "KiB", "MiB", "GiB", "TiB" }
-  local n, u = bytes, 1
-  while n >= 1024 and u < #units do n, u = n / 1024, u + 1 end
-  return u == 1 and ("%d B"):format(n) or ("%.1f %s"):format(n, units[u])
-end
-
 local function whole(name, value, min, max)
   local n = tonumber(value)
   if not compat.is_integer(n) or n < min or (max and n > max) then
@@ -151,34 +149,6 @@ end
 -- Progress bars only when a person watches: stdout and stderr both terminals.
 local function on_terminal()
   return compat.execute("test -t 1 && test -t 2")
-end
-
--- Is a progress line drawn and not yet ended? An interrupt clears it.
-local bar_drawn = false
-
--- A progress bar on stderr, redrawn in place: bytes, percent, rate, time left.
-local function progress_bar(label)
-  local now = require("mistralai.core").now
-  local started = now()
-  local width = 24
-  return function(done, total)
-    local elapsed = math.max(now() - started, 1e-6)
-    local rate = done / elapsed
-    local line
-    if total and total > 0 then
-      local fraction = math.min(done / total, 1)
-      local filled = math.floor(fraction * width + 0.5)
-      local left = rate > 0 and (total - done) / rate or 0
-      line = ("%s [%s%s] %3d%% %s / %s %s/s ETA %ds"):format(label, ("#"):rep(filled), ("."):rep(width - filled),
-        math.floor(fraction * 100), human(done), human(total), human(rate), math.floor(left + 0.5))
-    else
-      line = ("%s %s %s/s"):format(label, human(done), human(rate))
-    end
-    io.stderr:write("\r", line, "\27[K")
-    bar_drawn = not (total and done >= total)
-    if not bar_drawn then io.stderr:write("\n") end
-    io.stderr:flush()
-  end
 end
 
 -- Text from a server (file names, messages) as the terminal may show it: control characters,
@@ -219,15 +189,70 @@ local function temp_file()
   return os.tmpname()
 end
 
+-- A value as one line of JSON, as the API writes it: nulls kept, "/" not escaped (cjson
+-- escapes every "/" as "\/", and nothing else ends in that pair).
+local function json_line(v)
+  return ((cjson.encode(v) or "null"):gsub("\\/", "/"))
+end
+
+-- A Unix time as `ls` shows it: UTC, to the minute.
+local function utc(t) return os.date("!%Y-%m-%d %H:%M UTC", t) end
+
 local FIELDS = { "id", "object", "bytes", "created_at", "filename", "purpose", "sample_type", "num_lines",
   "mimetype", "source", "signature", "expires_at", "visibility", "deleted" }
 
 local run = {}
 
+-- Runs jobs (functions that make one transfer and return its result, err) up to opts.j at a
+-- time (default 4) with client:gather, each given its progress function: one bar alone, a
+-- board of bars for several. Returns the results in the jobs' order; Ctrl-C in one of them
+-- stops them all and goes on up.
+local function side_by_side(client, opts, show_progress, labels, jobs)
+  local j = opts.j and whole("j", opts.j, 1, 64) or 4
+  local board = show_progress and #jobs > 1 and progress.board(#jobs)
+  local wrapped = {}
+  for i, job in ipairs(jobs) do
+    wrapped[i] = function()
+      local bar = board and board.slot(labels[i]) or (show_progress and progress.bar(labels[i]) or nil)
+      local ok, a, b = pcall(job, bar)
+      if board then board.finish(bar) end
+      if not ok and type(a) == "string" and a:find("interrupted!$") then client:close() end
+      if not ok then error(a, 0) end
+      return a, b
+    end
+  end
+  local results
+  if #jobs == 1 then
+    results = { { wrapped[1]() } }
+  else  -- Ctrl-C may come while gather itself waits: closing the client ends every transfer
+    local ok
+    ok, results = pcall(client.gather, client, wrapped, { concurrency = j })
+    if not ok then
+      client:close()
+      error(results, 0)
+    end
+  end
+  if board then board.close() end
+  for _, r in ipairs(results) do  -- an interrupt goes on up (the others were closed with it)
+    if r[1] == nil and type(r[2]) == "string" and r[2]:find("interrupted!$") then error(r[2], 0) end
+    if r[1] == nil and type(r[2]) == "string" then error(r[2], 0) end  -- a bug, not a failure
+  end
+  return results
+end
+
+-- What failed for one of several files: its name, then the reason.
+local function fail_for(name, err)
+  local copy = {}
+  if type(err) == "table" then for k, v in pairs(err) do copy[k] = v end else copy.message = tostring(err) end
+  copy.message = name .. ": " .. tostring(copy.message)
+  return fail(copy)
+end
+
 function run.upload(client, opts, args, show_progress)
   if opts.name and #args > 1 then usage_error("--name is for one file only") end
   local expiry = opts.expiry and whole("expiry", opts.expiry, 1)
-  for _, path in ipairs(args) do
+  local labels, jobs, names = {}, {}, {}
+  for i, path in ipairs(args) do
     local file, temp = path, nil
     if path == "-" then  -- stdin goes through a temporary file, so memory stays flat
       temp = temp_file()
@@ -247,16 +272,27 @@ function run.upload(client, opts, args, show_progress)
       file = temp
     end
     local name = opts.name or (path == "-" and "stdin") or encode.basename(path)
-    local f, err = client.files.upload{
-      file = file, file_name = name, purpose = opts.purpose, visibility = opts.visibility,
-      expiry = expiry, validate = opts.validate, content_type = opts["content-type"],
-      progress = show_progress and progress_bar("upload " .. name) or nil,
-    }
-    if temp then os.remove(temp) end
-    if not f then return fail(err) end
-    io.stdout:write(("%s\t%s\t%s\n"):format(printable(f.id), printable(f.filename), human(f.bytes)))
+    names[i], labels[i] = name, "upload " .. name
+    jobs[i] = function(bar)
+      local f, err = client.files.upload{
+        file = file, file_name = name, purpose = opts.purpose, visibility = opts.visibility,
+        expiry = expiry, validate = opts.validate, content_type = opts["content-type"], progress = bar,
+      }
+      if temp then os.remove(temp) end
+      return f, err
+    end
   end
-  return 0
+  -- every file is tried; the report comes at the end, in the order given; exit 1 if any failed
+  local status = 0
+  for i, r in ipairs(side_by_side(client, opts, show_progress, labels, jobs)) do
+    local f, err = r[1], r[2]
+    if f then
+      io.stdout:write(("%s\t%s\t%s\n"):format(printable(f.id), printable(f.filename), human(f.bytes)))
+    else
+      status = #jobs > 1 and fail_for(names[i], err) or fail(err)
+    end
+  end
+  return status
 end
 
 function run.ls(client, opts)
@@ -265,7 +301,7 @@ function run.ls(client, opts)
   end
   local query = { purpose = opts.purpose, search = opts.search, source = opts.source, sample_type = opts["sample-type"],
     mimetypes = opts.mimetypes, page_size = opts["page-size"] and whole("page-size", opts["page-size"], 1) or 100 }
-  local total
+  local total, raw_files
   local files = {}
   if opts.all then
     local ok, err = pcall(function()
@@ -274,19 +310,21 @@ function run.ls(client, opts)
     if not ok then return fail(err) end
   else
     query.page = opts.page and whole("page", opts.page, 0) or 0
-    local page, err = client.files.list(query)
+    local page, err, response = client.files.list(query)
     if not page then return fail(err) end
     files = type(page.data) == "table" and page.data or {}
     total = page.total
+    local raw = decode_raw(response.body)  -- for --json: the files as sent, nulls included
+    raw_files = type(raw) == "table" and type(raw.data) == "table" and raw.data or nil
   end
   if opts.json then
-    for _, f in ipairs(files) do io.stdout:write(cjson.encode(f), "\n") end
+    for _, f in ipairs(raw_files or files) do io.stdout:write(json_line(f), "\n") end
     return 0
   end
   local rows = { { "ID", "FILENAME", "SIZE", "PURPOSE", "CREATED" } }
   for _, f in ipairs(files) do
     rows[#rows + 1] = { printable(f.id), printable(f.filename or ""), human(f.bytes), printable(f.purpose or ""),
-      f.created_at and os.date("!%Y-%m-%d %H:%M", f.created_at) or "" }
+      type(f.created_at) == "number" and os.date("!%Y-%m-%d %H:%M", f.created_at) or "" }
   end
   local widths = {}
   for _, r in ipairs(rows) do
@@ -302,43 +340,60 @@ function run.ls(client, opts)
 end
 
 function run.info(client, opts, args)
-  local f, err = client.files.retrieve(args[1])
+  local f, err, response = client.files.retrieve(args[1])
   if not f then return fail(err) end
   if opts.json then
-    io.stdout:write(cjson.encode(f), "\n")
+    io.stdout:write(json_line(decode_raw(response.body) or f), "\n")
     return 0
   end
   for _, k in ipairs(FIELDS) do
-    if f[k] ~= nil then io.stdout:write(("%-12s %s\n"):format(k, printable(f[k]))) end
+    local v = f[k]
+    if (k == "created_at" or k == "expires_at") and type(v) == "number" then v = utc(v) end
+    if v ~= nil then io.stdout:write(("%-12s %s\n"):format(k, printable(v))) end
   end
   return 0
 end
 
-function run.download(client, opts, args, show_progress)
+function run.download(client, opts, args, show_progress, stderr_progress)
   local output = opts.o or opts.output
+  if output and #args > 1 then usage_error("-o is for one file only: several go to their own names") end
   if output == "-" then  -- every write checked: a full disk or a closed pipe is a failure
     local ok, err = client.files.download(args[1], { sink = function(chunk)
       local written, why = io.stdout:write(chunk)
       if not written then return false, "cannot write to stdout: " .. tostring(why) end
-    end })
+    end, progress = stderr_progress and progress.bar("download " .. printable(args[1])) or nil })
     if not ok then return fail(err) end
     return 0
   end
-  if not output then  -- the file's own name, and never a path that leaves the current folder
-    local f, err = client.files.retrieve(args[1])
-    if not f then return fail(err) end
-    output = encode.basename(f.filename or "")
-    if output == "" or output == "." or output == ".." then output = args[1] end
+  local labels, jobs, outputs = {}, {}, {}
+  for i, id in ipairs(args) do
+    labels[i] = "download " .. printable(output or id)
+    jobs[i] = function(bar)
+      local path = output
+      if not path then  -- the file's own name, and never a path that leaves the current folder
+        local f, err = client.files.retrieve(id)
+        if not f then return nil, err end
+        path = encode.basename(type(f.filename) == "string" and f.filename or "")
+        if path == "" or path == "." or path == ".." then path = id end
+      end
+      outputs[i] = path
+      -- without --force, an existing file of that name (readable or not) is refused, atomically
+      local ok, err = client.files.download(id, { output = path, overwrite = opts.force or false, progress = bar })
+      if not ok and not opts.force and err.kind == "io" and err.message:find(": File exists$") then
+        err = { message = path .. " exists; --force overwrites it" }
+      end
+      return ok, err
+    end
   end
-  -- without --force, an existing file of that name (readable or not) is refused, atomically
-  local ok, err = client.files.download(args[1], { output = output, overwrite = opts.force or false,
-    progress = show_progress and progress_bar("download " .. printable(output)) or nil })
-  if not ok and not opts.force and err.kind == "io" and err.message:find(": File exists$") then
-    return fail(output .. " exists; --force overwrites it")
+  local status = 0
+  for i, r in ipairs(side_by_side(client, opts, show_progress, labels, jobs)) do
+    if r[1] then
+      io.stdout:write(printable(outputs[i]), "\n")
+    else
+      status = #jobs > 1 and fail_for(args[i], r[2]) or fail(r[2])
+    end
   end
-  if not ok then return fail(err) end
-  io.stdout:write(printable(output), "\n")
-  return 0
+  return status
 end
 
 function run.rm(client, _, args)
@@ -408,7 +463,7 @@ local function new_client(global)
     timeout_ms = timeout and math.ceil(timeout * 1000), retry = retry,
     debug = global.verbose and function(line) io.stderr:write(printable(line), "\n") end or nil,
     on_retry = not global.quiet and function(info)
-      if bar_drawn then io.stderr:write("\r\27[K") end
+      progress.clear()
       local e = info.error
       local why = e.kind == "http" and ("%s (HTTP %s)"):format(e.message, tostring(e.status)) or e.message
       io.stderr:write(("mistral-files: retrying in %.1f s (attempt %d): %s\n"):format(info.wait, info.attempt + 1,
@@ -445,7 +500,9 @@ function M.main(argv)
       client = new_client(global)
     end
     local show_progress = not global.quiet and on_terminal()
-    local code = run[command](client, opts, args, show_progress)
+    -- download -o - draws on stderr when that alone is a terminal, as curl does
+    local stderr_progress = not global.quiet and compat.execute("test -t 2")
+    local code = run[command](client, opts, args, show_progress, stderr_progress)
     if client then client:close() end
     local flushed, why = io.stdout:flush()  -- what is still buffered may not fit either
     if not flushed then return fail("cannot write to stdout: " .. tostring(why)) end
@@ -455,7 +512,7 @@ function M.main(argv)
   temps = {}
   if ok then return status end
   if type(status) == "string" and status:find("interrupted!$") then  -- Ctrl-C, from the interpreter
-    if bar_drawn then io.stderr:write("\r\27[K") end
+    progress.clear()
     io.stderr:write("mistral-files: interrupted\n")
     return 130
   end

@@ -70,7 +70,9 @@ local function decoded(res)
     return nil, errors.new("decode", "the response is not a JSON object" .. (why and (": " .. why) or ""),
       { status = res.status, headers = res.headers, body = res.body, attempts = res.attempts })
   end
-  return v, nil, response_of(res)
+  local response = response_of(res)
+  response.body = res.body  -- the answer as the server sent it (nulls and all), bounded
+  return v, nil, response
 end
 
 local function json_call(ctx, spec, opts)

@@ -33,7 +33,7 @@ end
 
 -- Is a pause over early: its cancel handle used, or its client closed?
 local function cut_short(pause)
-  return (pause.cancel and pause.cancel.cancelled) or pause.ctx.closed
+  return (pause.cancel and pause.cancel.cancelled) or (pause.ctx ~= nil and pause.ctx.closed)
 end
 
 --- Waits, inside a task, for the given seconds, or until the cancel handle is cancelled or
