@@ -169,10 +169,11 @@ fuzz: deps clang-deps all
 demo: deps all
 	scripts/demo $(LUA)
 
-# The local Files API server in the foreground, on PORT (Ctrl-C stops it).
+# The local Files API server on PORT until Ctrl-C, its files in DATA_DIR (docs/server.md); exits 1
+# with one line when nginx does not start.
 server: deps
 	$(LUA) -e 'package.path="lua/?.lua;lua/?/init.lua;"..package.path' \
-	  -e 'require("mistralai.server").run{ port = $(PORT) }'
+	  -e 'os.exit(require("mistralai.server").run{ port = $(PORT) } and 0 or 1)'
 
 install: all
 	install -d $(DESTDIR)$(INST_LUADIR)/mistralai/server $(DESTDIR)$(INST_LIBDIR)/mistralai $(DESTDIR)$(PREFIX)/bin

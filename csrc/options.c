@@ -1,4 +1,5 @@
 #include <math.h>
+#include <string.h>
 
 #include "options.h"
 
@@ -120,6 +121,15 @@ void mx_options_apply(lua_State *L, CURL *easy, int req) {
         n = lua_isnil(L, -1) ? o->dflt : lua_toboolean(L, -1);
         lua_pop(L, 1);
         curl_easy_setopt(easy, o->option, n ? 0L : 1L);
+        /* Over https, a transfer that may share a connection waits for one being set up to
+         * say (by ALPN, right after its handshake) whether it multiplexes, instead of opening
+         * its own: 32 calls of a cold gather then ride one HTTP/2 connection. Not over plain
+         * http: there libcurl learns it only from a first response, so every other transfer
+         * would queue behind a slow one. */
+        if (n) {
+          const char *url = mx_field_string(L, req, "url", NULL);
+          curl_easy_setopt(easy, CURLOPT_PIPEWAIT, url != NULL && strncmp(url, "https://", 8) == 0 ? 1L : 0L);
+        }
         break;
       case MX_RATE:
         curl_easy_setopt(easy, o->option, (curl_off_t)field_count(L, req, o->field, o->dflt));

@@ -66,6 +66,32 @@ describe("packaging", function()
     support.sh("rm -rf '" .. work .. "'")
   end)
 
+  it("a user without root installs the source rock with --local as the README says, then runs it", function()
+    local work = support.tmpdir()
+    local home = work .. "/home"
+    local src_rock = work .. "/mistralai-" .. rock_version .. "-1.src.rock"
+    support.sh(("chmod 755 '%s' && mkdir -p '%s' && make -s dist DIST_DIR='%s' >/dev/null 2>&1"):format(work, home, work))
+    -- the README's commands, in a clean environment whose HOME is the user's
+    local script = support.write(work .. "/as-user.sh", ([[
+      set -e
+      luarocks --local --lua-version=%s install --deps-mode=none '%s' >/dev/null 2>&1
+      eval "$(luarocks --local --lua-version=%s path)"
+      export PATH="$HOME/.luarocks/bin:$PATH"
+      mistral-files --version
+      %s -e 'print(require("mistralai")._VERSION)'
+    ]]):format(lua_version, src_rock, lua_version, lua))
+    local as = ""
+    if support.sh("id -u"):match("^0") then  -- root: the same as nobody, who owns only that HOME
+      support.sh(("chown -R 65534:65534 '%s' && chmod -R a+rX '%s'"):format(home, work))
+      as = "setpriv --reuid=65534 --regid=65534 --clear-groups"
+    end
+    local out = support.sh(("cd / && %s env -i PATH=/usr/local/bin:/usr/bin:/bin HOME='%s' sh '%s' 2>&1")
+      :format(as, home, script))
+    assert.same("mistral-files " .. rock_version .. "\n" .. rock_version .. "\n", out)
+    assert.is_true(support.exists(home .. "/.luarocks/bin/mistral-files"))
+    support.sh("rm -rf '" .. work .. "'")
+  end)
+
   it("keeps the dev rockspec made from the release one, and both pass luarocks lint", function()
     local work = support.tmpdir()
     support.sh(("make -s rockspec ROCKSPEC_DIR='%s' >/dev/null 2>&1"):format(work))

@@ -37,6 +37,10 @@ describe("validation by purpose", function()
       "bad argument #2 to 'check_string' (string expected, got number)")
   end)
 
+  it("the README's sample, examples/train.jsonl, is valid fine-tuning data", function()
+    assert.same({ 3, nil }, { jsonl.check_file("examples/train.jsonl", "fine-tune") })
+  end)
+
   it("fine-tune: conversations as Mistral documents them pass", function()
     local cases = {
       chat({ U, A }),

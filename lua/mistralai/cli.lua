@@ -214,7 +214,9 @@ local function side_by_side(client, opts, show_progress, labels, jobs)
   for i, job in ipairs(jobs) do
     wrapped[i] = function()
       local bar = board and board.slot(labels[i]) or (show_progress and progress.bar(labels[i]) or nil)
-      local ok, a, b = pcall(job, bar)
+      local ok, a, b = true
+      -- PUC 5.1 cannot yield across pcall: there a raise ends gather, and main, at once
+      if compat.yieldable_pcall then ok, a, b = compat.yieldable_pcall(job, bar) else a, b = job(bar) end
       if board then board.finish(bar) end
       if not ok and type(a) == "string" and a:find("interrupted!$") then client:close() end
       if not ok then error(a, 0) end
