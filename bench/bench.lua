@@ -171,6 +171,29 @@ end
 local synced = {}
 synced.median, synced.min, synced.max = stats(synced_samples, "seconds")
 
+-- validation for fine-tuning of ~100 MiB of typical chat lines (Lua 5.4), as upload{ validate = true }
+local chat_path = work .. "/chat.jsonl"
+do
+  local f = assert(io.open(chat_path, "wb"))
+  local words = ("the quick brown fox jumps over the lazy dog and keeps on running "):rep(8)
+  local size, i = 0, 0
+  while size < 100 * MIB do
+    i = i + 1
+    local line = ('{"messages":[{"role":"system","content":"You are a helpful assistant."},'
+      .. '{"role":"user","content":"Question %d: %s"},{"role":"assistant","content":"Answer %d: %s"}]}\n')
+      :format(i, words, i, words)
+    f:write(line)
+    size = size + #line
+  end
+  f:close()
+end
+local chat_bytes = tonumber(sh("stat -c %s '" .. chat_path .. "'"))
+local validate_samples = {}
+for _ = 1, RUNS do validate_samples[#validate_samples + 1] = measure(rock("lua5.4", "validate " .. chat_path .. " fine-tune")) end
+local validated = {}
+validated.median, validated.min, validated.max = stats(validate_samples, "seconds")
+os.remove(chat_path)
+
 -- 3. 10,000 retrieves in one process (1,000 took ~50 ms here: /usr/bin/time's 10 ms steps
 -- were a fifth of curl's figure)
 local one = assert(admin.files.upload{ file = { file_name = "one.txt", content = "one" } })
@@ -211,6 +234,21 @@ for _, page_size in ipairs({ 100, 1000 }) do
       assert(n == nil or tonumber(n) == 10000, name .. " listed " .. tostring(n))
     end,
   })
+end
+
+-- ... and what of listing 1,000 a page is JSON decoding itself: the same 11 bodies decoded by
+-- lua-cjson alone, and by the rock's decoder (cjson, then nulls dropped and integers made)
+local bodies = {}
+for page = 0, 10 do
+  bodies[#bodies + 1] = ("%s/page-%d.json"):format(work, page)
+  sh(("curl -sS %s -o '%s' '%s/v1/files?include_total=false&page=%d&page_size=1000&search=benchlist-'")
+    :format(auth, bodies[#bodies], url, page))
+end
+local decoding = {}
+for _, how in ipairs({ "RAW", "CLEAN" }) do
+  local samples = {}
+  for _ = 1, RUNS do samples[#samples + 1] = measure(rock("lua5.4", "decode " .. how .. " " .. table.concat(bodies, " "))) end
+  decoding[how] = stats(samples, "seconds")
 end
 
 -- 5. 32 concurrent uploads of 8 MiB
@@ -337,6 +375,10 @@ add("## Results")
 add()
 for _, k in ipairs({ "upload", "download", "ceiling" }) do table_for(results[k], true) end
 for _, k in ipairs({ "retrieve", "list100", "list1000" }) do table_for(results[k], false) end
+add(("Of listing 1,000 a page on Lua 5.4 (%.3f s), decoding the same 11 bodies takes %.3f s with lua-cjson alone"
+  .. " and %.3f s with the rock's decoder (nulls dropped, integers made), medians of %d runs.")
+  :format(row(results.list1000, "rock, Lua 5.4").median, decoding.RAW, decoding.CLEAN, RUNS))
+add()
 table_for(results.concurrent, true)
 table_for(results.latency, false)
 add("### Peak RSS against file size (rock, Lua 5.4; one run each)")
@@ -347,7 +389,7 @@ for _, m in ipairs(memory) do
   add(("| %s | %.1f | %.1f | +%.1f / +%.1f |"):format(m.size, m.upload, m.download, m.upload - memory.baseline, m.download - memory.baseline))
 end
 add()
-add("### Download streams and durable files (rock, Lua 5.4)")
+add("### Download streams, durable files, validation (rock, Lua 5.4)")
 add()
 add("| what | figure |")
 add("|---|---|")
@@ -355,6 +397,8 @@ add(("| %d MiB read as a stream, as fast as it comes | %.3f s median of %d (%.3f
   :format(BIG_MIB, streamed.median, RUNS, streamed.min, streamed.max, row(results.download, "rock, Lua 5.4").median))
 add(("| %d MiB to a file with `fsync = true` | %.3f s median of %d (%.3f–%.3f); without: %.3f s |")
   :format(BIG_MIB, synced.median, RUNS, synced.min, synced.max, row(results.download, "rock, Lua 5.4").median))
+add(("| %.0f MiB of chat lines checked for fine-tuning (`validate = true`) | %.3f s median of %d (%.3f–%.3f): %.0f MB/s |")
+  :format(chat_bytes / MIB, validated.median, RUNS, validated.min, validated.max, chat_bytes / validated.median / 1e6))
 add(("| 300 MiB read at 20 MB/s (spent chunks collected as it goes; one run) | %.1f s; peak RSS %.1f MiB, +%.1f above the baseline |")
   :format(memory.slow_seconds or 0, memory.slow_reader, memory.slow_reader - memory.baseline))
 add()
@@ -406,6 +450,8 @@ target("Lua 5.4: a download stream read ≥ 0.9× the throughput of a download t
   ("%.2f×"):format(to_file / streamed.median))
 target("a 300 MiB stream read at 20 MB/s: peak RSS ≤ 16 MiB above the baseline", memory.slow_reader - memory.baseline <= 16,
   ("+%.1f MiB"):format(memory.slow_reader - memory.baseline))
+target("Lua 5.4: validation for fine-tuning ≥ 60 MB/s", chat_bytes / validated.median / 1e6 >= 60,
+  ("%.0f MB/s"):format(chat_bytes / validated.median / 1e6))
 add("## Targets")
 add()
 add("| target | | measured |")

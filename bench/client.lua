@@ -19,6 +19,20 @@ if workload == "upload" then          -- upload PATH
   io.write("id ", f.id, "\nbytes ", ("%d"):format(f.bytes), "\n")
 elseif workload == "download" then    -- download ID OUTPUT [fsync]
   timed(function() return assert(client.files.download(arg[2], { output = arg[3], fsync = arg[4] == "fsync" })) end)
+elseif workload == "decode" then      -- decode RAW|CLEAN FILE...: those JSON bodies, decoded alone
+  local decode = arg[2] == "RAW" and require("cjson.safe").decode or require("mistralai.json").decode
+  local bodies = {}
+  for i = 3, #arg do
+    local f = assert(io.open(arg[i], "rb"))
+    bodies[#bodies + 1] = f:read("*a")
+    f:close()
+  end
+  timed(function() for _, body in ipairs(bodies) do assert(decode(body)) end end)
+elseif workload == "validate" then    -- validate PATH PURPOSE: mistralai.jsonl's check, as validate = true runs it
+  local jsonl = require("mistralai.jsonl")
+  local lines, problems = timed(function() return jsonl.check_file(arg[2], arg[3]) end)
+  assert(lines and not problems, "the file is not valid: " .. tostring(problems and jsonl.describe(problems)))
+  io.write("lines ", lines, "\n")
 elseif workload == "stream" then      -- stream ID [BYTES_PER_S]: read a download stream, paced
   local rate = tonumber(arg[3])
   local got, n = 0, 0

@@ -374,4 +374,28 @@ describe("mistral-files", function()
     assert.same(2, s4)
     assert.matches("must be a whole number from 1 to 64", err4)
   end)
+  it("--json prints what the API sent: nulls kept, no \\/; an empty error body says HTTP 404 once", function()
+    local body = '{"id":"j1","object":"file","filename":"a/b.txt","bytes":3,"expires_at":null}'
+    support.fault{ kind = "body", status = 200, body = body, method = "GET" }
+    local status, out = cli("info j1 --json")
+    assert.same(0, status)
+    support.fault{ kind = "body", status = 200, body = '{"id":"j1","object":"file","created_at":1796000000}', method = "GET" }
+    local s0, plain = cli("info j1")
+    assert.same(0, s0)
+    assert.matches("created_at%s+2026%-11%-30 00:53 UTC\n", plain)  -- as ls shows dates, in UTC
+    assert.is_true(support.has(out, '"expires_at":null'), out)
+    assert.is_true(support.has(out, '"filename":"a/b.txt"'), out)
+    local page = '{"object":"list","data":[{"id":"j1","filename":"x/y","num_lines":null}],"total":1}'
+    for _, args in ipairs({ "ls --json", "ls --all --json" }) do
+      support.fault{ kind = "body", status = 200, body = page, method = "GET" }
+      local s2, out2 = cli(args)
+      assert.same(0, s2, args)
+      assert.is_true(support.has(out2, '"num_lines":null') and support.has(out2, '"filename":"x/y"'), args .. ": " .. out2)
+    end
+    support.fault{ kind = "body", status = 404, body = "", method = "GET" }
+    local s3, _, err3 = cli("info j2 --no-retry")
+    assert.same(1, s3)
+    assert.matches("^mistral%-files: HTTP 404[^\n]*\n$", err3)
+    assert.is_nil(err3:find("HTTP 404.*HTTP 404"), err3)
+  end)
 end)

@@ -305,7 +305,23 @@ function run.ls(client, opts)
     mimetypes = opts.mimetypes, page_size = opts["page-size"] and whole("page-size", opts["page-size"], 1) or 100 }
   local total, raw_files
   local files = {}
-  if opts.all then
+  if opts.all and opts.json then  -- page after page as the API sent them (the iterator drops nulls)
+    query.include_total, query.page = false, 0
+    local first_id
+    while true do
+      local page, err, response = client.files.list(query)
+      if not page then return fail(err) end
+      local raw = decode_raw(response.body)
+      local data = type(raw) == "table" and type(raw.data) == "table" and raw.data or {}
+      -- a server that ignores `page` sends the first page again: that ends the listing
+      local id = type(data[1]) == "table" and data[1].id or nil
+      if query.page > 0 and id ~= nil and id == first_id then return fail("the server ignores `page`") end
+      first_id = first_id or id
+      for _, f in ipairs(data) do io.stdout:write(json_line(f), "\n") end
+      if #data < query.page_size then return 0 end
+      query.page = query.page + 1
+    end
+  elseif opts.all then
     local ok, err = pcall(function()
       for f in client.files.each(query) do files[#files + 1] = f end
     end)
