@@ -149,11 +149,11 @@ void mx_result_push(lua_State *L, const mx_outcome *o) {
     lua_pushlstring(L, o->body->data ? o->body->data : "", o->body->len);
     lua_setfield(L, -2, "body");
   }
-  lua_pushnumber(L, (lua_Number)sent);
+  lua_pushinteger(L, (lua_Integer)sent);  /* byte counts: integers where Lua has them */
   lua_setfield(L, -2, "sent");
-  lua_pushnumber(L, (lua_Number)received);
+  lua_pushinteger(L, (lua_Integer)received);
   lua_setfield(L, -2, "received");
-  lua_pushnumber(L, (lua_Number)o->delivered);
+  lua_pushinteger(L, (lua_Integer)o->delivered);
   lua_setfield(L, -2, "delivered");
   lua_pushboolean(L, o->restarted);
   lua_setfield(L, -2, "restarted");
