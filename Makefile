@@ -150,16 +150,18 @@ bench-waiting: deps
 	$(MAKE) --no-print-directory LUA=luajit all
 	lua5.4 bench/waiting.lua
 
-# Each fuzzer for FUZZ_SECONDS: libFuzzer on the header parser and the UTF-8 checker from the
-# committed seed corpora (new finds go to build/fuzz/corpus/), then random option tables and ids
-# through the Lua layer, then random answers (JSON of any shape, bytes) from the server.
+# Each fuzzer for FUZZ_SECONDS: libFuzzer on the header parser, the UTF-8 checker and the JSON
+# decoder (linked with the Lua library it pushes values into) from the committed seed corpora
+# (new finds go to build/fuzz/corpus/), then random option tables and ids through the Lua layer,
+# then random answers (JSON of any shape, bytes) from the server.
 FUZZ_SECONDS ?= 60
+LUA_LIBS   ?= $(shell pkg-config --libs $(LUA_PC) 2>/dev/null)
 fuzz: deps clang-deps all
 	@mkdir -p build/fuzz/corpus
-	@set -e; for target in headers utf8; do \
+	@set -e; for target in headers utf8 json; do \
 	  mkdir -p build/fuzz/corpus/$$target; \
-	  $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    fuzz/$${target}_fuzz.c csrc/$$target.c -o build/fuzz/$${target}_fuzz; \
+	  $(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(LUA_CFLAGS) \
+	    fuzz/$${target}_fuzz.c csrc/$$target.c -o build/fuzz/$${target}_fuzz $(LUA_LIBS); \
 	  build/fuzz/$${target}_fuzz -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    build/fuzz/corpus/$$target fuzz/corpus/$$target; \
 	done

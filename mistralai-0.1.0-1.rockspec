@@ -31,8 +31,8 @@ build = {
   modules = {
     ["mistralai.core"] = {
       sources = { "csrc/buffer.c", "csrc/callback.c", "csrc/core.c", "csrc/file.c", "csrc/headers.c",
-        "csrc/mime.c", "csrc/multi.c", "csrc/options.c", "csrc/output.c", "csrc/receive.c", "csrc/result.c",
-        "csrc/transfer.c", "csrc/utf8.c", "csrc/wait.c" },
+        "csrc/json.c", "csrc/mime.c", "csrc/multi.c", "csrc/options.c", "csrc/output.c", "csrc/receive.c",
+        "csrc/result.c", "csrc/transfer.c", "csrc/utf8.c", "csrc/wait.c" },
       libraries = { "curl" },
       incdirs = { "$(CURL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)" },
@@ -65,6 +65,7 @@ build = {
     ["mistralai.server.control"] = "lua/mistralai/server/control.lua",
     ["mistralai.server.handlers"] = "lua/mistralai/server/handlers.lua",
     ["mistralai.server.multipart"] = "lua/mistralai/server/multipart.lua",
+    ["mistralai.server.pki"] = "lua/mistralai/server/pki.lua",
     ["mistralai.server.store"] = "lua/mistralai/server/store.lua",
   },
   install = {

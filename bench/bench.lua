@@ -24,6 +24,8 @@ local key, url = server.api_key, server.url
 local work = trim(sh("mktemp -d /tmp/mistralai-bench.XXXXXX"))
 local admin = mistralai.new{ server_url = url, api_key = key, max_upload_bytes = 4 * 1024 * MIB }
 io.stderr:write(("bench: server %s, work in %s, %d runs\n"):format(url, work, RUNS))
+-- The second server, over HTTPS and HTTP/2, and its client, once started: stopped at the end too.
+local tls = {}
 
 local function main()
 -- ---- the files ----
@@ -72,10 +74,14 @@ local function clients(spec)  -- spec: { curl = cmd, rock = args?, ts = args? }
   return list
 end
 
-local function delete_uploads(prefix)
+-- Deletes the files whose names have prefix (on the bench's server, or through client);
+-- returns how many there were.
+local function delete_uploads(prefix, client)
+  client = client or admin
   local ids = {}
-  for f in admin.files.each{ search = prefix, page_size = 1000 } do ids[#ids + 1] = f.id end
-  for _, id in ipairs(ids) do assert(admin.files.delete(id)) end
+  for f in client.files.each{ search = prefix, page_size = 1000 } do ids[#ids + 1] = f.id end
+  for _, id in ipairs(ids) do assert(client.files.delete(id)) end
+  return #ids
 end
 
 local function stats(samples, key_name)
@@ -207,6 +213,49 @@ results.retrieve = bench("10,000 sequential retrieves", {
   ts = "retrieve " .. one.id .. " 10000",
 })
 
+-- ... and what a fresh connection per upload costs: UPLOADS uploads of 1 KiB one after another
+-- in one warm process, each on a new connection (the default: uploads are not retried, so they
+-- never ride a reused connection) against retry_uploads = true (they may share the open one),
+-- and as many lists of one file for reference; over HTTPS/HTTP2, against a second local server
+-- whose certificate a throwaway CA signed, and over plain HTTP, to show TLS's share.
+local UPLOADS = 500
+local pki = require("mistralai.server.pki").make(work, "bench")
+tls.server = require("mistralai.server").start{ tls = { cert = pki.cert, key = pki.key, http2 = true }, control = true }
+tls.admin = mistralai.new{ server_url = tls.server.url, api_key = tls.server.api_key, ca_file = pki.ca }
+local connection = {
+  { name = "HTTPS, HTTP/2", client = tls.admin,
+    env = ("MISTRAL_SERVER_URL='%s' MISTRAL_API_KEY='%s' MISTRAL_CA_FILE='%s' "):format(tls.server.url, tls.server.api_key, pki.ca) },
+  { name = "plain HTTP/1.1", client = admin, env = "" },
+}
+for _, over in ipairs(connection) do over.samples = { fresh = {}, reused = {}, lists = {}, difference = {} } end
+for r = 1, RUNS do
+  for _, over in ipairs(connection) do
+    local ms = {}
+    for _, mode in ipairs({ "fresh", "reused", "lists" }) do
+      local m = measure(over.env .. rock("lua5.4", mode == "lists" and "lists " .. UPLOADS or ("uploads %d %s"):format(UPLOADS, mode)))
+      assert(m.out:find("seconds ", 1, true), ("%s, %s failed: %s"):format(over.name, mode, m.out))
+      if mode ~= "lists" then
+        local n = delete_uploads("small-upload-", over.client)
+        assert(n == UPLOADS + 1, ("%s, %s: %d files stored, not %d: %s"):format(over.name, mode, n, UPLOADS + 1, m.out))
+      end
+      ms[mode] = m.seconds / UPLOADS * 1000
+      local s = over.samples[mode]
+      s[#s + 1] = { ms = ms[mode] }
+      io.stderr:write(("  %d uploads, %s / %s run %d: %.3f ms each\n"):format(UPLOADS, over.name, mode, r, ms[mode]))
+    end
+    local difference = over.samples.difference
+    difference[#difference + 1] = { ms = ms.fresh - ms.reused }  -- this run's cost of a fresh connection
+  end
+end
+for _, over in ipairs(connection) do
+  for mode, samples in pairs(over.samples) do
+    local med, lo, hi = stats(samples, "ms")
+    over[mode] = { median = med, min = lo, max = hi }
+  end
+end
+tls.admin:close()
+tls.server:stop()
+
 -- 4. list 10,000 files through the iterator
 io.stderr:write("bench: storing 10,000 files to list\n")
 for batch = 0, 9 do
@@ -237,7 +286,7 @@ for _, page_size in ipairs({ 100, 1000 }) do
 end
 
 -- ... and what of listing 1,000 a page is JSON decoding itself: the same 11 bodies decoded by
--- lua-cjson alone, and by the rock's decoder (cjson, then nulls dropped and integers made)
+-- lua-cjson, and by the rock's own decoder (csrc/json.c: nulls dropped, integers made as it goes)
 local bodies = {}
 for page = 0, 10 do
   bodies[#bodies + 1] = ("%s/page-%d.json"):format(work, page)
@@ -245,7 +294,7 @@ for page = 0, 10 do
     :format(auth, bodies[#bodies], url, page))
 end
 local decoding = {}
-for _, how in ipairs({ "RAW", "CLEAN" }) do
+for _, how in ipairs({ "cjson", "rock" }) do
   local samples = {}
   for _ = 1, RUNS do samples[#samples + 1] = measure(rock("lua5.4", "decode " .. how .. " " .. table.concat(bodies, " "))) end
   decoding[how] = stats(samples, "seconds")
@@ -375,12 +424,31 @@ add("## Results")
 add()
 for _, k in ipairs({ "upload", "download", "ceiling" }) do table_for(results[k], true) end
 for _, k in ipairs({ "retrieve", "list100", "list1000" }) do table_for(results[k], false) end
-add(("Of listing 1,000 a page on Lua 5.4 (%.3f s), decoding the same 11 bodies takes %.3f s with lua-cjson alone"
-  .. " and %.3f s with the rock's decoder (nulls dropped, integers made), medians of %d runs.")
-  :format(row(results.list1000, "rock, Lua 5.4").median, decoding.RAW, decoding.CLEAN, RUNS))
+add(("Of listing 1,000 a page on Lua 5.4 (%.3f s), decoding the same 11 bodies takes %.3f s with lua-cjson"
+  .. " and %.3f s with the rock's own decoder (csrc/json.c, nulls dropped and integers made as it goes), medians of %d runs.")
+  :format(row(results.list1000, "rock, Lua 5.4").median, decoding.cjson, decoding.rock, RUNS))
 add()
 table_for(results.concurrent, true)
 table_for(results.latency, false)
+add(("### %d uploads of 1 KiB over HTTPS/HTTP2: fresh connection per upload"):format(UPLOADS))
+add()
+add("| connection | fresh connection, ms per upload | reused (`retry_uploads = true`), ms per upload | difference, ms per upload"
+  .. " | `files.list{ page_size = 1 }`, ms per call | runs |")
+add("|---|---|---|---|---|---|")
+for _, over in ipairs(connection) do
+  local function cell(fig, signed) return ((signed and "%+.2f" or "%.2f") .. " (%.2f–%.2f)"):format(fig.median, fig.min, fig.max) end
+  add(("| %s | %s | %s | %s | %s | %d |"):format(over.name, cell(over.fresh), cell(over.reused), cell(over.difference, true),
+    cell(over.lists), RUNS))
+end
+add()
+add(("Rock, Lua 5.4; each run is %d uploads one after another (or %d lists) in one warm process, the six interleaved."):format(UPLOADS, UPLOADS)
+  .. " By default an upload goes on a connection of its own, since uploads are not retried and so never ride a"
+  .. " reused connection (libcurl re-sends a request whose reused connection dies unanswered: docs/reliability.md);"
+  .. " `retry_uploads = true` lets them share the open one. The difference is the median of each run's own. The HTTPS"
+  .. " server is a second local server with HTTP/2 (TLS 1.3) and a certificate from a throwaway CA (`mistralai.server.pki`);"
+  .. " the plain HTTP row, the same against the bench's own server, shows what a new connection costs without TLS."
+  .. " On loopback: against a distant server a new connection adds its round trips (TCP's, then TLS's).")
+add()
 add("### Peak RSS against file size (rock, Lua 5.4; one run each)")
 add()
 add(("| transfer | upload MiB | download MiB | above the baseline (%.1f MiB) |"):format(memory.baseline))
@@ -450,6 +518,8 @@ target("Lua 5.4: a download stream read ≥ 0.9× the throughput of a download t
   ("%.2f×"):format(to_file / streamed.median))
 target("a 300 MiB stream read at 20 MB/s: peak RSS ≤ 16 MiB above the baseline", memory.slow_reader - memory.baseline <= 16,
   ("+%.1f MiB"):format(memory.slow_reader - memory.baseline))
+target("Lua 5.4: decoding 1,000 files a page ≤ lua-cjson's time", decoding.rock <= decoding.cjson,
+  ("%.2f×"):format(decoding.rock / decoding.cjson))
 target("Lua 5.4: validation for fine-tuning ≥ 60 MB/s", chat_bytes / validated.median / 1e6 >= 60,
   ("%.0f MB/s"):format(chat_bytes / validated.median / 1e6))
 add("## Targets")
@@ -483,6 +553,8 @@ end
 local ok, missed = xpcall(main, debug.traceback)
 admin:close()
 server:stop()
+if tls.admin then tls.admin:close() end
+if tls.server then tls.server:stop() end
 sh("rm -rf '" .. work .. "'")
 if not ok then error(missed, 0) end
 if #missed > 0 then

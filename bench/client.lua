@@ -1,11 +1,13 @@
 -- The rock's side of the benchmarks: one workload per run, timed inside the process.
---   lua5.4|luajit bench/client.lua WORKLOAD ARGS...   (MISTRAL_SERVER_URL, MISTRAL_API_KEY)
+--   lua5.4|luajit bench/client.lua WORKLOAD ARGS...   (MISTRAL_SERVER_URL, MISTRAL_API_KEY,
+--   MISTRAL_CA_FILE for an HTTPS server whose certificate a throwaway CA signed)
 -- Prints "seconds <wall seconds of the workload>" and what it checked.
 local mistralai = require("mistralai")
 local core = require("mistralai.core")
 
 local workload = arg[1]
-local client = mistralai.new{ max_upload_bytes = 4 * 1024 * 1024 * 1024, retry = false }
+local client = mistralai.new{ max_upload_bytes = 4 * 1024 * 1024 * 1024, retry = false,
+  ca_file = os.getenv("MISTRAL_CA_FILE") }
 
 local function timed(fn)
   local t0 = core.now()
@@ -19,8 +21,8 @@ if workload == "upload" then          -- upload PATH
   io.write("id ", f.id, "\nbytes ", ("%d"):format(f.bytes), "\n")
 elseif workload == "download" then    -- download ID OUTPUT [fsync]
   timed(function() return assert(client.files.download(arg[2], { output = arg[3], fsync = arg[4] == "fsync" })) end)
-elseif workload == "decode" then      -- decode RAW|CLEAN FILE...: those JSON bodies, decoded alone
-  local decode = arg[2] == "RAW" and require("cjson.safe").decode or require("mistralai.json").decode
+elseif workload == "decode" then      -- decode cjson|rock FILE...: those JSON bodies, decoded alone
+  local decode = arg[2] == "cjson" and require("cjson.safe").decode or require("mistralai.json").decode
   local bodies = {}
   for i = 3, #arg do
     local f = assert(io.open(arg[i], "rb"))
@@ -78,6 +80,24 @@ elseif workload == "concurrent" or workload == "sequential" then  -- PATH...
     else
       for _, fn in ipairs(fns) do fn() end
     end
+  end)
+elseif workload == "uploads" then     -- uploads COUNT fresh|reused: 1 KiB each, one after another
+  -- fresh: the default, each upload on a new connection (uploads are not retried, so they never
+  -- ride a reused one); reused: retry_uploads = true, which lets them share the open connection.
+  -- Named small-upload-NNNNN; after one warm-up list and upload.
+  local retry = arg[3] == "reused" and { retry_uploads = true } or nil
+  assert(arg[3] == "fresh" or retry, "fresh or reused, not " .. tostring(arg[3]))
+  local content = ("x"):rep(1024)
+  local function upload(i)
+    assert(client.files.upload{ file = { file_name = ("small-upload-%05d.txt"):format(i), content = content }, retry = retry })
+  end
+  assert(client.files.list{ page_size = 1 })
+  upload(0)
+  timed(function() for i = 1, tonumber(arg[2]) do upload(i) end end)
+elseif workload == "lists" then       -- lists COUNT: files.list{ page_size = 1 }, after one warm-up call
+  assert(client.files.list{ page_size = 1 })
+  timed(function()
+    for _ = 1, tonumber(arg[2]) do assert(client.files.list{ page_size = 1 }) end
   end)
 elseif workload == "baseline" then    -- the interpreter with the rock loaded, nothing else
   timed(function() end)

@@ -2,6 +2,7 @@
  * sinks); lua/mistralai/ speaks the API. This file registers the functions and the two
  * classes: multi.c drives transfers, transfer.c runs one request with the other files' help. */
 #include "clock.h"
+#include "json.h"
 #include "multi.h"
 #include "transfer.h"
 #include "utf8.h"
@@ -52,6 +53,7 @@ int luaopen_mistralai_core(lua_State *L) {
     {"now", core_now},
     {"sleep", core_sleep},
     {"utf8_error", core_utf8_error},
+    {"json_decode", mx_json_decode},
     {"curl_version", core_curl_version},
     {NULL, NULL}};
   /* Not thread-safe before libcurl 7.84, so done once, at the first require. */

@@ -172,7 +172,7 @@ describe("errors", function()
       assert.is_nil(f)
       assert.same("invalid", err.kind)
       assert.same({ { line = 2, reason = "not a JSON object" },
-        { line = 3, reason = "invalid JSON: Expected value but found T_END at character 6" } }, err.problems)
+        { line = 3, reason = "invalid JSON: unexpected end at byte 6" } }, err.problems)
       assert.matches("^t%.jsonl is not valid for purpose fine%-tune: line 2: not a JSON object; line 3: ", err.message)
       local path = support.write(dir .. "/ok.jsonl", chat .. "\n")
       assert(c.files.upload{ file = path, validate = true })

@@ -74,7 +74,7 @@ describe("mistral-files", function()
     assert.same(1, status)
     assert.same("", out)
     assert.same("mistral-files: bad.jsonl is not valid for purpose fine-tune: line 2: invalid JSON: "
-      .. "Expected value but found invalid token at character 1\n", err)
+      .. "unexpected character 'n' at byte 1\n", err)
   end)
 
   it("ls: a table, JSON lines, filters, pages, --all", function()

@@ -1,39 +1,15 @@
 -- The API contract over HTTPS and HTTP/2, as the real API speaks it: a second local server
--- with TLS and HTTP/2, its certificate signed by a throwaway CA made here with openssl and
--- trusted through ca_file. Its access log tells each request's connection and protocol.
+-- with TLS and HTTP/2, its certificate signed by a throwaway CA (mistralai.server.pki makes
+-- both with openssl) and trusted through ca_file. Its access log tells each request's
+-- connection and protocol.
 local core = require("mistralai.core")
 local encode = require("mistralai.encode")
 local json = require("mistralai.json")
 local mistralai = require("mistralai")
+local make_ca = require("mistralai.server.pki").make
 local support = require("support")
 
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
--- A CA (key and self-signed certificate), then a server key and a certificate for
--- 127.0.0.1 signed by that CA. EC P-256 keys, as most HTTPS servers use now.
-local function make_ca(dir, name)
-  local key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-  support.write(dir .. "/" .. name .. "-ca.cnf", table.concat({
-    "[req]", "distinguished_name = dn", "x509_extensions = ca", "prompt = no",
-    "[dn]", "CN = mistralai throwaway " .. name .. " CA",
-    "[ca]", "basicConstraints = critical, CA:TRUE", "keyUsage = critical, keyCertSign, cRLSign",
-    "subjectKeyIdentifier = hash", "" }, "\n"))
-  support.write(dir .. "/server.ext", table.concat({
-    "basicConstraints = CA:FALSE", "keyUsage = critical, digitalSignature", "extendedKeyUsage = serverAuth",
-    "subjectAltName = IP:127.0.0.1", "" }, "\n"))
-  local p = dir .. "/" .. name
-  local out = support.sh(table.concat({
-    ("openssl req -x509 %s -days 2 -config %s -keyout %s -out %s"):format(key, q(p .. "-ca.cnf"),
-      q(p .. "-ca.key"), q(p .. "-ca.pem")),
-    ("openssl req -new %s -subj /CN=127.0.0.1 -keyout %s -out %s"):format(key, q(p .. "-server.key"),
-      q(p .. "-server.csr")),
-    ("openssl x509 -req -days 2 -in %s -CA %s -CAkey %s -CAcreateserial -extfile %s -out %s"):format(
-      q(p .. "-server.csr"), q(p .. "-ca.pem"), q(p .. "-ca.key"), q(dir .. "/server.ext"), q(p .. "-server.pem")),
-    ("openssl verify -CAfile %s %s"):format(q(p .. "-ca.pem"), q(p .. "-server.pem")),
-  }, " 2>&1 && ") .. " 2>&1")
-  assert(support.has(out, "-server.pem: OK"), out)
-  return { ca = p .. "-ca.pem", cert = p .. "-server.pem", key = p .. "-server.key" }
-end
 
 describe("HTTPS and HTTP/2", function()
   local dir, pki, server, client
@@ -126,10 +102,9 @@ describe("HTTPS and HTTP/2", function()
     assert.same(f.id, assert(client.files.retrieve(f.id)).id)
     assert.is_true(client.files.download(f.id) == content)
     local signed = assert(client.files.get_signed_url(f.id, { expiry = 1 }))
-    -- the URL's path and query serve the content without the key, over HTTPS too (the server
-    -- writes http:// whatever its scheme: see docs/server.md)
-    local path = assert(signed.url:match("^https?://[^/]+(/signed/.+)$"), signed.url)
-    assert.same(content, support.sh(("curl -sS --cacert %s %s"):format(q(pki.ca), q(server.url .. path))))
+    -- the URL serves the content without the key, over HTTPS too
+    assert.equal(server.url .. "/signed/" .. f.id .. "?", signed.url:sub(1, #server.url + #f.id + 9))
+    assert.same(content, support.sh(("curl -sS --cacert %s %s"):format(q(pki.ca), q(signed.url))))
     assert.is_true(assert(client.files.delete(f.id)).deleted)
     local log = since(at, 6)
     local methods = {}

@@ -4,14 +4,6 @@ local M = {}
 M.pack = table.pack or function(...) return { n = select("#", ...), ... } end
 M.unpack = table.unpack or unpack  -- luacheck: ignore 143
 
-local tointeger = math.tointeger
-
---- n as an integer where the Lua has them (5.3+), so it prints without ".0"; any other value
---- as it is.
-function M.tointeger(n)
-  return tointeger and tointeger(n) or n
-end
-
 --- Is v a whole number (not NaN, not infinite)?
 function M.is_integer(v)
   return type(v) == "number" and v == math.floor(v) and v > -math.huge and v < math.huge

@@ -1,54 +1,29 @@
---- JSON decoding into plain Lua values: JSON null becomes nil (so optional fields are simply
---- absent) and integral numbers become integers on Lua 5.3+ (cjson yields floats). Inside
---- Neovim it decodes with vim.json, so a plugin needs no lua-cjson, and a cjson built for
---- another Lua on package.cpath is never loaded.
-local tointeger = require("mistralai.compat").tointeger
+--- JSON decoding, by the core (csrc/json.c), straight into plain Lua values with no pass over
+--- them afterwards: JSON null leaves a field out (so optional fields are simply absent) and
+--- integral numbers are integers on Lua 5.3+. decode_raw keeps the nulls as the host's JSON null
+--- (vim.NIL inside Neovim, so a plugin needs no lua-cjson; cjson.null elsewhere), for checking a
+--- line as it was written or writing it out again.
+local json_decode = require("mistralai.core").json_decode
 
 local M = {}
 
-local raw, null
-if type(vim) == "table" and type(vim.json) == "table" then
+local null
+if type(vim) == "table" and vim.NIL ~= nil then
   null = vim.NIL
-  raw = function(text)
-    local ok, v = pcall(vim.json.decode, text)
-    if ok then return v end
-    return nil, tostring(v)
-  end
 else
-  local cjson = require("cjson.safe")
-  null = cjson.null
-  raw = cjson.decode
+  null = require("cjson.safe").null
 end
 
---- Decodes text as it is (JSON null stays the decoder's null): the value, or nil and why not.
-M.decode_raw = raw
-
-local math_type, to_int = math.type, math.tointeger  -- nil before 5.3: no integers to make
-
--- Drops the nulls and makes integral floats integers, in place, through a decoded table and
--- the tables in it: one pass, no function call per field (the walk is most of a small
--- answer's decoding cost after cjson's own).
-local function clean(t)
-  for k, x in next, t do
-    if x == null then
-      t[k] = nil
-    elseif type(x) == "table" then
-      clean(x)
-    elseif to_int and math_type(x) == "float" then
-      local i = to_int(x)
-      if i then t[k] = i end
-    end
-  end
-  return t
-end
-
---- Returns the value, or nil and the decoder's message.
+--- Returns the value, or nil and why the text is not JSON (a JSON null alone is nil, no reason).
 function M.decode(text)
-  local v, err = raw(text)
-  if v == nil and err ~= nil then return nil, err end
-  if type(v) == "table" then return clean(v) end
-  if v == null then return nil end
-  return tointeger(v)
+  if type(text) ~= "string" then return nil, "not a string" end
+  return json_decode(text)
+end
+
+--- Like decode, with JSON null as the host's null.
+function M.decode_raw(text)
+  if type(text) ~= "string" then return nil, "not a string" end
+  return json_decode(text, null)
 end
 
 return M

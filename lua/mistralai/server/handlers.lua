@@ -9,7 +9,7 @@ local store = require("mistralai.server.store")
 
 local M = {}
 
-local settings  -- from the launcher: api_key, data_dir, max_file_bytes, secret, control
+local settings  -- from the launcher: api_key, data_dir, max_file_bytes, secret, control, scheme
 
 -- THE API'S DEFAULTS, applied here and nowhere else: what the real API stores when an upload
 -- leaves a field out (its documentation's defaults). The client's specs assert what it sends
@@ -247,8 +247,10 @@ local function signed_url(entry)
   end
   local id = entry.meta.id
   local expires = ngx.time() + hours * 3600
-  return send_json(200, { url = ("http://%s/signed/%s?expires=%d&signature=%s"):format(
-    ngx.var.http_host, id, expires, signature(id, expires)) })
+  -- the scheme the clients reach (HTTPS when started with tls), not the request's own: over
+  -- HTTP/2 the handlers hear the relay on plain HTTP
+  return send_json(200, { url = ("%s://%s/signed/%s?expires=%d&signature=%s"):format(
+    settings.scheme, ngx.var.http_host, id, expires, signature(id, expires)) })
 end
 
 local function by_id(id, action)

@@ -86,7 +86,8 @@ local function config(o)
   if o.http then add(o.http) end  -- extra http-level lines, for hosting other locations
   add("  init_worker_by_lua_block {")
   add(("    require('mistralai.server.handlers').init{ api_key = %q, data_dir = %q, max_file_bytes = %d,"
-    .. " secret = %q, control = %s }"):format(o.api_key, o.data_dir, o.max_file_bytes, o.secret, tostring(o.control)))
+    .. " secret = %q, control = %s, scheme = %q }"):format(o.api_key, o.data_dir, o.max_file_bytes, o.secret,
+    tostring(o.control), o.tls and "https" or "http"))
   add("  }")
   -- lua-nginx-module (0.10.23 in Debian 12) gives no request socket on HTTP/2, and the upload
   -- handler streams its body from that socket: with http2 the server the clients reach relays
