@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <lualib.h>
-
 #include "../csrc/json.h"
 
 static lua_State *L;
