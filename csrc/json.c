@@ -138,76 +138,94 @@ static int parse_string(parser *ps) {
 }
 
 /* A number's text, already checked against JSON's grammar, as a double. strtod reads the
- * decimal point of the C locale, which a host (a Neovim plugin, say) may have changed: then
- * the point is swapped for the locale's, as Lua itself does. */
-static double to_double(lua_State *L, const char *s, size_t n) {
+ * decimal point of the C locale, which a host (a Neovim plugin, say) may have changed: then the
+ * point is written the locale's way (one byte or several) and read again. 0 when the C library
+ * still cannot read it whole, rather than a number cut short. */
+static int to_double(lua_State *L, const char *s, size_t n, double *out) {
+  const char *point = localeconv()->decimal_point, *dot;
+  size_t point_len = strlen(point), room = n + point_len + 1;
   char small[64], *text = small, *end;
-  double d;
-  if (n >= sizeof small) text = (char *)lua_newuserdata(L, n + 1);  /* collected with the rest */
+  int ok;
+  if (room > sizeof small) text = (char *)lua_newuserdata(L, room);  /* collected with the rest */
   memcpy(text, s, n);
   text[n] = '\0';
-  d = strtod(text, &end);
-  if (end != text + n) {
-    char *point = strchr(text, '.');
-    if (point != NULL) *point = localeconv()->decimal_point[0];
-    d = strtod(text, &end);
+  *out = strtod(text, &end);
+  ok = end == text + n;
+  dot = (const char *)memchr(s, '.', n);
+  if (!ok && dot != NULL && point_len > 0) {
+    size_t at = (size_t)(dot - s);
+    memcpy(text + at, point, point_len);
+    memcpy(text + at + point_len, dot + 1, n - at - 1);
+    text[n - 1 + point_len] = '\0';
+    *out = strtod(text, &end);
+    ok = end == text + n - 1 + point_len;
   }
   if (text != small) lua_pop(L, 1);
-  return d;
+  return ok;
 }
 
 static int parse_number(parser *ps) {
   const char *s = ps->p, *q = s;
   int integral = 1;
+  double d;
   if (*q == '-') q++;
   if (q < ps->end && *q == '0') q++;
   else if (is_digit(ps, q)) while (is_digit(ps, q)) q++;
-  else return fail(ps, s, "invalid number");
+  else return fail(ps, q, q < ps->end ? "invalid number" : "unexpected end");
   if (q < ps->end && *q == '.') {
     integral = 0;
-    if (!is_digit(ps, ++q)) return fail(ps, s, "invalid number");
+    if (!is_digit(ps, ++q)) return fail(ps, q, q < ps->end ? "invalid number" : "unexpected end");
     while (is_digit(ps, q)) q++;
   }
   if (q < ps->end && (*q == 'e' || *q == 'E')) {
     integral = 0;
     q++;
     if (q < ps->end && (*q == '+' || *q == '-')) q++;
-    if (!is_digit(ps, q)) return fail(ps, s, "invalid number");
+    if (!is_digit(ps, q)) return fail(ps, q, q < ps->end ? "invalid number" : "unexpected end");
     while (is_digit(ps, q)) q++;
   }
   ps->p = q;
 #if LUA_VERSION_NUM >= 503
   /* up to 19 digits: read exactly (below 10^19, so no unsigned overflow), kept when in range */
   if (integral && q - s - (*s == '-') <= 19) {
-    const char *d = s + (*s == '-');
+    const char *digit = s + (*s == '-');
     unsigned long long v = 0;
-    for (; d < q; d++) v = v * 10 + (unsigned)(*d - '0');
-    if (*s != '-' && v <= 9223372036854775807ULL) {
+    for (; digit < q; digit++) v = v * 10 + (unsigned)(*digit - '0');
+    if (*s != '-' && v <= (unsigned long long)LUA_MAXINTEGER) {
       lua_pushinteger(ps->L, (lua_Integer)v);
       return 1;
     }
-    if (*s == '-' && v <= 9223372036854775808ULL) {
+    if (*s == '-' && v <= (unsigned long long)LUA_MAXINTEGER + 1) {
       lua_pushinteger(ps->L, v == 0 ? 0 : -(lua_Integer)(v - 1) - 1);
       return 1;
     }
   }
+#endif
+  if (!to_double(ps->L, s, (size_t)(q - s), &d)) return fail(ps, s, "number unreadable in the C library's locale");
+#if LUA_VERSION_NUM >= 503
   {
-    /* longer, or written with a fraction or an exponent: a float, made an integer when it
-     * is one (1e3, 2.0), as the API's integers may be written */
-    double d = to_double(ps->L, s, (size_t)(q - s));
+    /* written with a fraction or an exponent: an integer when it is one (1e3, 2.0), as the
+     * API's integers may be written. Integral text that got here is beyond lua_Integer: a float. */
     lua_Integer i;
-    if (lua_numbertointeger(d, &i) && (double)i == d) lua_pushinteger(ps->L, i);
-    else lua_pushnumber(ps->L, (lua_Number)d);
+    if (!integral && lua_numbertointeger(d, &i) && (double)i == d) {
+      lua_pushinteger(ps->L, i);
+      return 1;
+    }
   }
 #else
   (void)integral;
-  lua_pushnumber(ps->L, (lua_Number)to_double(ps->L, s, (size_t)(q - s)));
 #endif
+  lua_pushnumber(ps->L, (lua_Number)d);
   return 1;
 }
 
+/* true, false or null at ps->p: fails at the first byte that differs, or where the text ends. */
 static int literal(parser *ps, const char *word, size_t n) {
-  if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0) return fail(ps, ps->p, UNEXPECTED_CHARACTER);
+  size_t i;
+  for (i = 0; i < n; i++) {
+    if (ps->p + i >= ps->end) return fail(ps, ps->p + i, "unexpected end");
+    if (ps->p[i] != word[i]) return fail(ps, ps->p + i, UNEXPECTED_CHARACTER);
+  }
   ps->p += n;
   return 1;
 }

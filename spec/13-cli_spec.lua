@@ -74,7 +74,7 @@ describe("mistral-files", function()
     assert.same(1, status)
     assert.same("", out)
     assert.same("mistral-files: bad.jsonl is not valid for purpose fine-tune: line 2: invalid JSON: "
-      .. "unexpected character 'n' at byte 1\n", err)
+      .. "unexpected character 'o' at byte 2\n", err)
   end)
 
   it("ls: a table, JSON lines, filters, pages, --all", function()

@@ -115,13 +115,13 @@ describe("validation by purpose", function()
     assert.same(8, lines)
     assert.same({
       { line = 2, reason = "messages is missing" },
-      { line = 4, reason = "invalid JSON: unexpected character 'n' at byte 1" },
+      { line = 4, reason = "invalid JSON: unexpected character 'o' at byte 2" },
       { line = 5, reason = "empty line" },
       { line = 6, reason = "not a JSON object" },
       { line = 7, reason = "no assistant message" },
     }, problems)
-    assert.same("line 2: messages is missing; line 4: invalid JSON: unexpected character 'n' at "
-      .. "byte 1; line 5: empty line; line 6: not a JSON object; line 7: no assistant message",
+    assert.same("line 2: messages is missing; line 4: invalid JSON: unexpected character 'o' at "
+      .. "byte 2; line 5: empty line; line 6: not a JSON object; line 7: no assistant message",
       jsonl.describe(problems))
   end)
 

@@ -4,6 +4,7 @@
 local core = require("mistralai.core")
 local cjson = require("cjson.safe")
 local json = require("mistralai.json")
+local support = require("support")
 
 local decode = core.json_decode
 local has_integers = math.type ~= nil
@@ -46,6 +47,7 @@ describe("the core's JSON decoder", function()
       cases[#cases + 1] = { "9223372036854775807", math.maxinteger, "integer" }
       cases[#cases + 1] = { "-9223372036854775808", math.mininteger, "integer" }
       cases[#cases + 1] = { "9223372036854775808", 2.0 ^ 63, "float" }
+      cases[#cases + 1] = { "-9223372036854775809", -2.0 ^ 63, "float" }  -- beyond, not mininteger
       cases[#cases + 1] = { "123456789012345678901234", 1.2345678901234568e23, "float" }
     end
     for _, c in ipairs(cases) do
@@ -55,6 +57,22 @@ describe("the core's JSON decoder", function()
     end
     local long = "0." .. ("1"):rep(200)  -- longer than the decoder's stack buffer for strtod
     assert.is_true(math.abs(decode(long) - 1 / 9) < 1e-15)
+  end)
+
+  it("numbers read the same under a host's locale: a decimal comma (de_DE), a two-byte point (ps_AF)", function()
+    local dir = support.tmpdir()
+    for _, name in ipairs({ "de_DE", "ps_AF" }) do
+      local out = support.sh(("localedef -i %s -f UTF-8 %s/%s.UTF-8 2>&1; echo status $?"):format(name, dir, name))
+      assert.truthy(out:find("status 0", 1, true), out)
+      out = support.run_lua(([[
+        assert(os.setlocale("%s.UTF-8", "numeric"), "no locale")
+        local decode = require("mistralai.core").json_decode
+        local v = assert(decode('[1.5, -2.25e1, 0.001, 2.0, 1e3]'))
+        io.write(tostring(v[1] == 1.5 and v[2] == -22.5 and v[3] == 0.001 and v[4] == 2 and v[5] == 1000))]]):format(name),
+        { env = { LOCPATH = dir } })
+      assert.equal("true", out, name)
+    end
+    support.sh("rm -rf '" .. dir .. "'")
   end)
 
   it("strings: every escape, surrogate pairs, lone surrogates as U+FFFD, raw UTF-8 and NUL kept", function()
@@ -96,13 +114,19 @@ describe("the core's JSON decoder", function()
       { '"\\u12g4"', "invalid \\u escape at byte 2" },
       { '"\\u12"', "invalid \\u escape at byte 2" },
       { '"a\tb"', "control character in a string at byte 3" },
-      { "nul", "unexpected character 'n' at byte 1" },
+      { "nul", "unexpected end at byte 4" },
+      { "[tru", "unexpected end at byte 5" },
+      { "trUe", "unexpected character 'U' at byte 3" },
       { "True", "unexpected character 'T' at byte 1" },
       { "01", "unexpected text after the value at byte 2" },
-      { "-", "invalid number at byte 1" },
-      { "1.", "invalid number at byte 1" },
+      { "-", "unexpected end at byte 2" },
+      { "-a", "invalid number at byte 2" },
+      { "1.", "unexpected end at byte 3" },
+      { "1.x", "invalid number at byte 3" },
+      { "[-]", "invalid number at byte 3" },
       { ".5", "unexpected character '.' at byte 1" },
-      { "1e+", "invalid number at byte 1" },
+      { "1e+", "unexpected end at byte 4" },
+      { "1e+x", "invalid number at byte 4" },
       { "+1", "unexpected character '+' at byte 1" },
       { "0x10", "unexpected text after the value at byte 2" },
       { "NaN", "unexpected character 'N' at byte 1" },
